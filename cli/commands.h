@@ -1,0 +1,21 @@
+// Each command group registers its subcommands on the root app. A command's callback throws on
+// failure; main() catches at exactly one place, prints "agentrt: <message>" and exits non-zero.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace agentrt::cli {
+
+// Exit codes shared by all commands.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // the command ran and the answer is "no" (tool error, ...)
+inline constexpr int kExitError = 2;    // bad usage, unreadable input, load failure
+
+// Thrown by a command to exit with a specific code after printing its own message.
+struct ExitCode {
+  int code;
+};
+
+void add_generate_commands(CLI::App& app);  // generate, inspect, bench
+
+}  // namespace agentrt::cli

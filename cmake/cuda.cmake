@@ -1,0 +1,18 @@
+# AGENTRT_CUDA=AUTO enables the CUDA backend when a toolkit is found, ON requires it, OFF skips it.
+# The result is AGENTRT_HAVE_CUDA; without it the CPU backend is the only one.
+set(AGENTRT_HAVE_CUDA OFF)
+string(TOUPPER "${AGENTRT_CUDA}" _agentrt_cuda)
+if(_agentrt_cuda STREQUAL "ON" OR _agentrt_cuda STREQUAL "AUTO")
+  include(CheckLanguage)
+  check_language(CUDA)
+  find_package(CUDAToolkit QUIET)
+  if(CMAKE_CUDA_COMPILER AND CUDAToolkit_FOUND)
+    enable_language(CUDA)
+    set(AGENTRT_HAVE_CUDA ON)
+  elseif(_agentrt_cuda STREQUAL "ON")
+    message(FATAL_ERROR "AGENTRT_CUDA=ON but no CUDA compiler/toolkit was found")
+  endif()
+elseif(NOT _agentrt_cuda STREQUAL "OFF")
+  message(FATAL_ERROR "AGENTRT_CUDA must be AUTO, ON or OFF (got '${AGENTRT_CUDA}')")
+endif()
+message(STATUS "agentrt: CUDA backend ${AGENTRT_HAVE_CUDA}")

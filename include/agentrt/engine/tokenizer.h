@@ -1,0 +1,74 @@
+// Tokenizer: the sentencepiece library, loaded from a ModelProto that is built from the GGUF's
+// vocabulary (tokenizer.ggml.tokens / scores / token_type), never from a separate file.
+//
+// Thread-safety: all methods are const and safe to call concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agentrt::engine {
+
+class GgufFile;
+using Token = int32_t;
+
+class Tokenizer {
+ public:
+  // Reads the vocabulary from `file` (tokenizer.ggml.model must be "llama"). Throws ModelError
+  // naming the file when the vocabulary is missing, inconsistent, or rejected by sentencepiece.
+  static std::unique_ptr<Tokenizer> from_gguf(const GgufFile& file);
+  // Loads a serialized sentencepiece ModelProto directly (tests, tools). Throws ModelError.
+  static std::unique_ptr<Tokenizer> from_serialized_proto(std::string proto);
+  ~Tokenizer();
+
+  // Text to ids. With add_bos, BOS comes first. With parse_special, the text of control and
+  // user-defined tokens (e.g. "<|im_start|>") maps to those tokens instead of being spelled out;
+  // without it, such text is tokenized as ordinary characters (safe for untrusted input).
+  std::vector<Token> encode(std::string_view text, bool add_bos, bool parse_special = false) const;
+
+  // The bytes `token` contributes to the text when it follows `previous` in a stream
+  // (previous < 0 means it is the first token after BOS or the start): "▁" becomes a space, byte
+  // tokens <0xNN> become that byte, control tokens (BOS, EOS) give "" unless they were user text
+  // in the vocabulary, and the space added by add_dummy_prefix is dropped at the start.
+  // Concatenating the pieces of a stream gives decode() of it; a piece may hold part of a UTF-8
+  // sequence.
+  std::string token_to_piece(Token token, Token previous = -1) const;
+  std::string decode(std::span<const Token> tokens) const;
+
+  int n_vocab() const;
+  Token bos() const;
+  Token eos() const;
+  Token unk() const;
+  bool is_control(Token token) const;    // CONTROL type (BOS, EOS, <|im_end|>, ...)
+  std::string_view piece(Token token) const;  // the raw vocabulary entry, e.g. "▁the", "<0x0A>"
+  // Token of a raw vocabulary entry, or -1.
+  Token find_piece(std::string_view piece) const;
+
+  // The ModelProto this tokenizer was loaded from (for parity tests and tools).
+  const std::string& serialized_proto() const;
+
+ private:
+  Tokenizer();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Encodes a sentencepiece ModelProto holding only the fields DESIGN.md lists. Exposed for tests.
+struct SentencepieceVocab {
+  std::vector<std::string> pieces;
+  std::vector<float> scores;
+  std::vector<int32_t> types;  // 1 NORMAL, 2 UNKNOWN, 3 CONTROL, 4 USER_DEFINED, 5 UNUSED, 6 BYTE
+  int model_type = 2;          // 2 BPE, 1 UNIGRAM
+  bool byte_fallback = true;
+  int32_t unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;
+  bool add_dummy_prefix = true;
+  bool remove_extra_whitespaces = false;
+  bool escape_whitespaces = true;
+};
+std::string build_sentencepiece_proto(const SentencepieceVocab& vocab);
+
+}  // namespace agentrt::engine
