@@ -1,1 +1,309 @@
-// in progress
+// Tensor types: the type table, fp16/bf16 conversions, and row (de)quantization.
+//
+// Block layouts are ggml's, as documented by the `gguf` Python package (gguf/quants.py,
+// gguf/constants.py). dequantize_row is bit-identical to gguf.quants.dequantize in float32;
+// tests/data/quant holds vectors made with that package (scripts/gen_quant_vectors.py).
+#include <agentrt/engine/tensor_type.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cassert>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace agentrt::engine {
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "GGUF data is little-endian");
+
+constexpr int64_t kQK4_0 = 32;
+constexpr int64_t kQK8_0 = 32;
+constexpr int64_t kQK_K = 256;  // elements per K-quant super-block
+
+// Byte sizes of one block (gguf/constants.py, GGML_QUANT_SIZES).
+constexpr size_t kQ4_0Bytes = 2 + kQK4_0 / 2;                          // d, 16 bytes of nibbles
+constexpr size_t kQ8_0Bytes = 2 + kQK8_0;                              // d, 32 int8
+constexpr size_t kQ4_KBytes = 2 + 2 + 12 + kQK_K / 2;                  // d, dmin, scales, nibbles
+constexpr size_t kQ6_KBytes = kQK_K / 2 + kQK_K / 4 + kQK_K / 16 + 2;  // ql, qh, scales, d
+
+constexpr TensorTypeTraits kF32{"f32", 1, 4};
+constexpr TensorTypeTraits kF16{"f16", 1, 2};
+constexpr TensorTypeTraits kQ4_0{"q4_0", kQK4_0, kQ4_0Bytes};
+constexpr TensorTypeTraits kQ8_0{"q8_0", kQK8_0, kQ8_0Bytes};
+constexpr TensorTypeTraits kQ4_K{"q4_K", kQK_K, kQ4_KBytes};
+constexpr TensorTypeTraits kQ6_K{"q6_K", kQK_K, kQ6_KBytes};
+constexpr TensorTypeTraits kBF16{"bf16", 1, 2};
+
+// Every ggml type id as ggml's type_traits names it; ids ggml retired (4, 5, 31-33, 36-38) and
+// ids past the table print as "type N".
+constexpr std::array<std::string_view, 42> kGgmlTypeNames = {
+    "f32",     "f16",   "q4_0",   "q4_1",  "",      "",       "q5_0", "q5_1",    "q8_0",
+    "q8_1",    "q2_K",  "q3_K",   "q4_K",  "q5_K",  "q6_K",   "q8_K", "iq2_xxs", "iq2_xs",
+    "iq3_xxs", "iq1_s", "iq4_nl", "iq3_s", "iq2_s", "iq4_xs", "i8",   "i16",     "i32",
+    "i64",     "f64",   "iq1_m",  "bf16",  "",      "",       "",     "tq1_0",   "tq2_0",
+    "",        "",      "",       "mxfp4", "nvfp4", "q1_0",
+};
+
+inline uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline void store_u16(uint8_t* p, uint16_t v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+inline float load_f16(const uint8_t* p) {
+  return fp16_to_fp32(load_u16(p));
+}
+
+// a * b rounded once to float, like gguf's numpy code. The product of two floats is exact in
+// double, so this equals the float multiply, but unlike it cannot be contracted with a following
+// add into an FMA (GCC contracts across statements even in ISO mode), which would change the
+// last bit of results that must match the reference.
+inline float mul_rounded(float a, float b) {
+  return static_cast<float>(static_cast<double>(a) * static_cast<double>(b));
+}
+
+// ---- dequantization: one block at a time, dst gets block_size floats -------------------------
+
+// Q4_0 (gguf/quants.py Q4_0): low nibbles are elements 0..15, high nibbles 16..31; x = (q-8)*d.
+void dequantize_block_q4_0(const uint8_t* b, float* dst) {
+  const float d = load_f16(b);
+  const uint8_t* qs = b + 2;
+  for (int j = 0; j < 16; ++j) {
+    dst[j] = static_cast<float>((qs[j] & 0x0F) - 8) * d;
+    dst[j + 16] = static_cast<float>((qs[j] >> 4) - 8) * d;
+  }
+}
+
+// Q8_0: x = q * d.
+void dequantize_block_q8_0(const uint8_t* b, float* dst) {
+  const float d = load_f16(b);
+  const auto* qs = reinterpret_cast<const int8_t*>(b + 2);
+  for (int j = 0; j < 32; ++j) dst[j] = static_cast<float>(qs[j]) * d;
+}
+
+// The 6-bit scale and min of sub-block j (0..7) from Q4_K's 12 packed bytes: bytes 0..3 hold the
+// scales of sub-blocks 0..3, bytes 4..7 their mins, each with 2 spare high bits that are the top
+// bits of sub-blocks 4..7, whose low 4 bits sit in bytes 8..11 (scale low, min high nibble).
+inline void q4_k_scale_min(const uint8_t* s, int j, uint8_t& sc, uint8_t& m) {
+  if (j < 4) {
+    sc = s[j] & 63;
+    m = s[j + 4] & 63;
+  } else {
+    sc = static_cast<uint8_t>((s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4));
+    m = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+  }
+}
+
+// Q4_K (gguf/quants.py Q4_K): 8 sub-blocks of 32; qs holds 4 chunks of 32 bytes, chunk c has
+// sub-block 2c in its low nibbles and 2c+1 in its high ones. x = (d*sc)*q - (dmin*m).
+void dequantize_block_q4_k(const uint8_t* b, float* dst) {
+  const float d = load_f16(b);
+  const float dmin = load_f16(b + 2);
+  const uint8_t* scales = b + 4;
+  const uint8_t* qs = b + 16;
+  for (int c = 0; c < 4; ++c) {
+    uint8_t sc0, m0, sc1, m1;
+    q4_k_scale_min(scales, 2 * c, sc0, m0);
+    q4_k_scale_min(scales, 2 * c + 1, sc1, m1);
+    const float d0 = d * static_cast<float>(sc0), min0 = dmin * static_cast<float>(m0);
+    const float d1 = d * static_cast<float>(sc1), min1 = dmin * static_cast<float>(m1);
+    const uint8_t* q = qs + 32 * c;
+    float* y = dst + 64 * c;
+    for (int l = 0; l < 32; ++l) {
+      y[l] = mul_rounded(d0, static_cast<float>(q[l] & 0x0F)) - min0;
+      y[l + 32] = mul_rounded(d1, static_cast<float>(q[l] >> 4)) - min1;
+    }
+  }
+}
+
+// Q6_K (gguf/quants.py Q6_K): two halves of 128 elements. In half h, element 32k + l (k = 0..3,
+// l = 0..31) takes its low 4 bits from ql[64h + l + 32(k&1)] (low nibble for k < 2, high for
+// k >= 2) and its high 2 bits from qh[32h + l] >> 2k; 16 int8 scales, one per 16 elements.
+// x = (d*scale) * (q-32).
+void dequantize_block_q6_k(const uint8_t* b, float* dst) {
+  const uint8_t* ql = b;
+  const uint8_t* qh = b + kQK_K / 2;
+  const auto* sc = reinterpret_cast<const int8_t*>(b + kQK_K / 2 + kQK_K / 4);
+  const float d = load_f16(b + kQK_K / 2 + kQK_K / 4 + kQK_K / 16);
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* l4 = ql + 64 * h;
+    const uint8_t* h2 = qh + 32 * h;
+    float* y = dst + 128 * h;
+    std::array<float, 8> ds;
+    for (int i = 0; i < 8; ++i) ds[i] = d * static_cast<float>(sc[8 * h + i]);
+    for (int l = 0; l < 32; ++l) {
+      const int is = l / 16;
+      const int q0 = ((l4[l] & 0x0F) | (((h2[l] >> 0) & 3) << 4)) - 32;
+      const int q1 = ((l4[l + 32] & 0x0F) | (((h2[l] >> 2) & 3) << 4)) - 32;
+      const int q2 = ((l4[l] >> 4) | (((h2[l] >> 4) & 3) << 4)) - 32;
+      const int q3 = ((l4[l + 32] >> 4) | (((h2[l] >> 6) & 3) << 4)) - 32;
+      y[l] = ds[is + 0] * static_cast<float>(q0);
+      y[l + 32] = ds[is + 2] * static_cast<float>(q1);
+      y[l + 64] = ds[is + 4] * static_cast<float>(q2);
+      y[l + 96] = ds[is + 6] * static_cast<float>(q3);
+    }
+  }
+}
+
+template <void (*Block)(const uint8_t*, float*)>
+void dequantize_blocks(const void* src, float* dst, int64_t n, int64_t block_size,
+                       size_t type_size) {
+  const auto* b = static_cast<const uint8_t*>(src);
+  for (int64_t i = 0; i < n / block_size; ++i) Block(b + i * type_size, dst + i * block_size);
+}
+
+}  // namespace
+
+// ---- type table -------------------------------------------------------------------------------
+
+std::optional<TensorType> tensor_type_from_id(uint32_t ggml_type) {
+  switch (ggml_type) {
+    case static_cast<uint32_t>(TensorType::F32):
+    case static_cast<uint32_t>(TensorType::F16):
+    case static_cast<uint32_t>(TensorType::Q4_0):
+    case static_cast<uint32_t>(TensorType::Q8_0):
+    case static_cast<uint32_t>(TensorType::Q4_K):
+    case static_cast<uint32_t>(TensorType::Q6_K):
+    case static_cast<uint32_t>(TensorType::BF16):
+      return static_cast<TensorType>(ggml_type);
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string tensor_type_name(uint32_t ggml_type) {
+  if (ggml_type < kGgmlTypeNames.size() && !kGgmlTypeNames[ggml_type].empty())
+    return std::string(kGgmlTypeNames[ggml_type]);
+  return "type " + std::to_string(ggml_type);
+}
+
+const TensorTypeTraits& traits(TensorType type) {
+  switch (type) {
+    case TensorType::F32:
+      return kF32;
+    case TensorType::F16:
+      return kF16;
+    case TensorType::Q4_0:
+      return kQ4_0;
+    case TensorType::Q8_0:
+      return kQ8_0;
+    case TensorType::Q4_K:
+      return kQ4_K;
+    case TensorType::Q6_K:
+      return kQ6_K;
+    case TensorType::BF16:
+      return kBF16;
+  }
+  throw std::invalid_argument("unknown tensor type " + std::to_string(static_cast<uint32_t>(type)));
+}
+
+size_t row_size(TensorType type, int64_t n) {
+  const TensorTypeTraits& t = traits(type);
+  if (n < 0 || n % t.block_size != 0)
+    throw std::invalid_argument("row of " + std::to_string(n) +
+                                " elements is not a whole number of " + std::string(t.name) +
+                                " blocks of " + std::to_string(t.block_size));
+  return static_cast<size_t>(n / t.block_size) * t.type_size;
+}
+
+// ---- scalar conversions -----------------------------------------------------------------------
+
+float fp16_to_fp32(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1Fu;
+  const uint32_t mant = h & 0x3FFu;
+  if (exp == 0x1F)  // inf, or NaN with its payload (and signalling bit) kept, as numpy does
+    return std::bit_cast<float>(sign | 0x7F800000u | (mant << 13));
+  if (exp != 0) return std::bit_cast<float>(sign | ((exp + (127 - 15)) << 23) | (mant << 13));
+  // Zero or subnormal: mant * 2^-24, exact in float.
+  return std::bit_cast<float>(sign | std::bit_cast<uint32_t>(static_cast<float>(mant) * 0x1p-24f));
+}
+
+uint16_t fp32_to_fp16(float f) {
+  const uint32_t x = std::bit_cast<uint32_t>(f);
+  const auto sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
+  const uint32_t ax = x & 0x7FFFFFFFu;
+  if (ax > 0x7F800000u)  // NaN: keep it quiet and keep the payload's top bits
+    return static_cast<uint16_t>(sign | 0x7E00u | ((ax >> 13) & 0x3FFu));
+  if (ax >= 0x477FF000u)  // 65520 and above round (ties to even) to infinity
+    return static_cast<uint16_t>(sign | 0x7C00u);
+  if (ax < 0x38800000u) {
+    // Below 2^-14: result is subnormal (or rounds up to the smallest normal). Adding 0.5 puts the
+    // value's 2^-24 units in the low mantissa bits, and the FPU rounds to nearest even.
+    const float shifted = std::bit_cast<float>(ax) + 0.5f;
+    return static_cast<uint16_t>(sign | (std::bit_cast<uint32_t>(shifted) - 0x3F000000u));
+  }
+  // Normal: rebias the exponent (-112 << 23) and round the 13 dropped bits to nearest even; a
+  // mantissa carry correctly bumps the exponent.
+  const uint32_t odd = (ax >> 13) & 1u;
+  return static_cast<uint16_t>(sign | ((ax + 0xC8000FFFu + odd) >> 13));
+}
+
+float bf16_to_fp32(uint16_t h) {
+  return std::bit_cast<float>(static_cast<uint32_t>(h) << 16);
+}
+
+// As gguf/quants.py BF16 (ggml_compute_fp32_to_bf16): NaN becomes a quiet NaN with the top of its
+// payload, everything else rounds to nearest even.
+uint16_t fp32_to_bf16(float f) {
+  const uint32_t x = std::bit_cast<uint32_t>(f);
+  if ((x & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((x >> 16) | 0x0040u);
+  return static_cast<uint16_t>((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
+}
+
+// ---- rows -------------------------------------------------------------------------------------
+
+void dequantize_row(TensorType type, const void* src, float* dst, int64_t n) {
+  assert(n >= 0 && n % traits(type).block_size == 0);
+  switch (type) {
+    case TensorType::F32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+      return;
+    case TensorType::F16: {
+      const auto* s = static_cast<const uint8_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = load_f16(s + 2 * i);
+      return;
+    }
+    case TensorType::BF16: {
+      const auto* s = static_cast<const uint8_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_fp32(load_u16(s + 2 * i));
+      return;
+    }
+    case TensorType::Q4_0:
+      return dequantize_blocks<dequantize_block_q4_0>(src, dst, n, kQK4_0, kQ4_0Bytes);
+    case TensorType::Q8_0:
+      return dequantize_blocks<dequantize_block_q8_0>(src, dst, n, kQK8_0, kQ8_0Bytes);
+    case TensorType::Q4_K:
+      return dequantize_blocks<dequantize_block_q4_k>(src, dst, n, kQK_K, kQ4_KBytes);
+    case TensorType::Q6_K:
+      return dequantize_blocks<dequantize_block_q6_k>(src, dst, n, kQK_K, kQ6_KBytes);
+  }
+}
+
+void quantize_row(TensorType type, const float* src, void* dst, int64_t n) {
+  assert(n >= 0 && n % traits(type).block_size == 0);
+  auto* out = static_cast<uint8_t*>(dst);
+  switch (type) {
+    case TensorType::F32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+      return;
+    case TensorType::F16:
+      for (int64_t i = 0; i < n; ++i) store_u16(out + 2 * i, fp32_to_fp16(src[i]));
+      return;
+    case TensorType::BF16:
+      for (int64_t i = 0; i < n; ++i) store_u16(out + 2 * i, fp32_to_bf16(src[i]));
+      return;
+    default:
+      throw std::invalid_argument("quantize_row: not implemented yet for " +
+                                  std::string(traits(type).name));
+  }
+}
+
+}  // namespace agentrt::engine
