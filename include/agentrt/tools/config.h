@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,8 +46,12 @@ class Config {
   const nlohmann::json& root() const { return root_; }
 
  private:
+  const nlohmann::json* lookup(std::string_view key) const;
+  bool set_by_override(std::string_view key) const;
+
   nlohmann::json root_ = nlohmann::json::object();
   std::filesystem::path base_dir_;
+  std::vector<std::string> overridden_;  // keys set through set(): paths resolve against the cwd
 };
 
 }  // namespace agentrt::tools
