@@ -1,1 +1,157 @@
-// in progress
+// The CPU backend: the Llama forward pass in float32 over quantized weights.
+// Reads top to bottom like the architecture (Touvron et al. 2023): embedding, then per layer
+// RMSNorm → attention with RoPE and grouped-query KV heads → residual → RMSNorm → SwiGLU FFN →
+// residual, then the final norm and the output projection.
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "backend.h"
+#include "cpu_kernels.h"
+#include "thread_pool.h"
+
+namespace agentrt::engine {
+
+namespace {
+
+class CpuContext final : public BackendContext {
+ public:
+  CpuContext(std::shared_ptr<const Model> model, int n_ctx, int n_threads)
+      : model_(std::move(model)), hp_(model_->hparams()), n_ctx_(n_ctx), pool_(n_threads) {
+    const size_t kv_size = static_cast<size_t>(hp_.n_layer) * n_ctx_ * kv_dim();
+    k_cache_.assign(kv_size, 0.0f);
+    v_cache_.assign(kv_size, 0.0f);
+  }
+
+  std::string_view name() const override { return "cpu"; }
+
+  void eval(std::span<const Token> tokens, int n_past, std::span<float> logits,
+            bool all_logits) override {
+    const int n = static_cast<int>(tokens.size());
+    const int n_embd = hp_.n_embd, n_q = q_dim(), n_kv = kv_dim(), n_ff = hp_.n_ff;
+    reserve(n);
+    const ModelWeights& w = model_->weights();
+
+    // x (n, n_embd): token embeddings
+    for (int t = 0; t < n; ++t)
+      dequantize_row(w.token_embd.type, w.token_embd.row(tokens[t]), &x_[t * n_embd], n_embd);
+
+    for (int il = 0; il < hp_.n_layer; ++il) {
+      const LayerWeights& l = w.layers[static_cast<size_t>(il)];
+      // Attention block.
+      for (int t = 0; t < n; ++t)
+        cpu::rms_norm(&x_[t * n_embd], l.attn_norm.data(), &xb_[t * n_embd], n_embd, hp_.rms_eps);
+      cpu::matmul(l.wq, xb_.data(), q_.data(), n, pool_);  // q (n, n_q)
+      cpu::matmul(l.wk, xb_.data(), k_.data(), n, pool_);  // k (n, n_kv)
+      cpu::matmul(l.wv, xb_.data(), v_.data(), n, pool_);  // v (n, n_kv)
+      for (int t = 0; t < n; ++t) {
+        const int pos = n_past + t;
+        cpu::rope(&q_[t * n_q], hp_.n_head, hp_.head_dim, pos, hp_.rope_freq_base,
+                  hp_.rope_freq_scale);
+        cpu::rope(&k_[t * n_kv], hp_.n_head_kv, hp_.head_dim, pos, hp_.rope_freq_base,
+                  hp_.rope_freq_scale);
+        std::memcpy(k_at(il, pos), &k_[t * n_kv], sizeof(float) * n_kv);
+        std::memcpy(v_at(il, pos), &v_[t * n_kv], sizeof(float) * n_kv);
+      }
+      attention(il, n, n_past);  // att (n, n_q)
+      cpu::matmul(l.wo, att_.data(), xb_.data(), n, pool_);
+      for (size_t i = 0; i < static_cast<size_t>(n) * n_embd; ++i) x_[i] += xb_[i];
+
+      // Feed-forward block: w_down(silu(w_gate x) * w_up x).
+      for (int t = 0; t < n; ++t)
+        cpu::rms_norm(&x_[t * n_embd], l.ffn_norm.data(), &xb_[t * n_embd], n_embd, hp_.rms_eps);
+      cpu::matmul(l.w_gate, xb_.data(), hb_.data(), n, pool_);  // (n, n_ff)
+      cpu::matmul(l.w_up, xb_.data(), hb2_.data(), n, pool_);   // (n, n_ff)
+      cpu::swiglu(hb_.data(), hb2_.data(), static_cast<int64_t>(n) * n_ff);
+      cpu::matmul(l.w_down, hb_.data(), xb_.data(), n, pool_);  // (n, n_embd)
+      for (size_t i = 0; i < static_cast<size_t>(n) * n_embd; ++i) x_[i] += xb_[i];
+    }
+
+    if (logits.empty()) return;
+    // Only the positions whose logits are wanted go through the output projection.
+    const int first = all_logits ? 0 : n - 1;
+    const int n_out = n - first;
+    for (int t = first; t < n; ++t)
+      cpu::rms_norm(&x_[t * n_embd], w.output_norm.data(), &xb_[(t - first) * n_embd], n_embd,
+                    hp_.rms_eps);
+    cpu::matmul(w.output, xb_.data(), logits.data(), n_out, pool_);
+  }
+
+ private:
+  int q_dim() const { return hp_.n_head * hp_.head_dim; }
+  int kv_dim() const { return hp_.n_head_kv * hp_.head_dim; }
+  float* k_at(int layer, int pos) {
+    return &k_cache_[(static_cast<size_t>(layer) * n_ctx_ + pos) * kv_dim()];
+  }
+  float* v_at(int layer, int pos) {
+    return &v_cache_[(static_cast<size_t>(layer) * n_ctx_ + pos) * kv_dim()];
+  }
+
+  void reserve(int n) {
+    if (n <= n_reserved_) return;
+    n_reserved_ = n;
+    const size_t un = static_cast<size_t>(n);
+    x_.resize(un * hp_.n_embd);
+    xb_.resize(un * hp_.n_embd);
+    q_.resize(un * q_dim());
+    k_.resize(un * kv_dim());
+    v_.resize(un * kv_dim());
+    att_.resize(un * q_dim());
+    hb_.resize(un * hp_.n_ff);
+    hb2_.resize(un * hp_.n_ff);
+  }
+
+  // Causal attention of the n new tokens over the cache: each (token, head) pair is independent.
+  // Query head h reads KV head h / (n_head / n_head_kv).
+  void attention(int layer, int n, int n_past) {
+    const int hd = hp_.head_dim, n_head = hp_.n_head;
+    const int group = hp_.n_head / hp_.n_head_kv;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    pool_.run([&](int ith, int nth) {
+      thread_local std::vector<float> scores;  // (n_ctx)
+      if (static_cast<int>(scores.size()) < n_ctx_) scores.resize(static_cast<size_t>(n_ctx_));
+      const auto [j0, j1] = ThreadPool::split(static_cast<int64_t>(n) * n_head, ith, nth);
+      for (int64_t j = j0; j < j1; ++j) {
+        const int t = static_cast<int>(j / n_head), h = static_cast<int>(j % n_head);
+        const int kvh = h / group;
+        const int n_pos = n_past + t + 1;
+        const float* q = &q_[static_cast<size_t>(t) * q_dim() + h * hd];
+        for (int p = 0; p < n_pos; ++p)
+          scores[p] = cpu::dot_f32(q, k_at(layer, p) + kvh * hd, hd) * scale;
+        cpu::softmax(scores.data(), n_pos);
+        float* out = &att_[static_cast<size_t>(t) * q_dim() + h * hd];
+        std::fill(out, out + hd, 0.0f);
+        for (int p = 0; p < n_pos; ++p) {
+          const float* v = v_at(layer, p) + kvh * hd;
+          const float a = scores[p];
+          for (int i = 0; i < hd; ++i) out[i] += a * v[i];
+        }
+      }
+    });
+  }
+
+  std::shared_ptr<const Model> model_;
+  const ModelHParams& hp_;
+  int n_ctx_;
+  ThreadPool pool_;
+  std::vector<float> k_cache_;  // (n_layer, n_ctx, n_head_kv * head_dim)
+  std::vector<float> v_cache_;  // (n_layer, n_ctx, n_head_kv * head_dim)
+  int n_reserved_ = 0;
+  std::vector<float> x_;    // (n, n_embd) residual stream
+  std::vector<float> xb_;   // (n, n_embd) normed input / block output
+  std::vector<float> q_;    // (n, n_head * head_dim)
+  std::vector<float> k_;    // (n, n_head_kv * head_dim)
+  std::vector<float> v_;    // (n, n_head_kv * head_dim)
+  std::vector<float> att_;  // (n, n_head * head_dim)
+  std::vector<float> hb_;   // (n, n_ff)
+  std::vector<float> hb2_;  // (n, n_ff)
+};
+
+}  // namespace
+
+std::unique_ptr<BackendContext> make_cpu_context(std::shared_ptr<const Model> model, int n_ctx,
+                                                 int n_threads) {
+  return std::make_unique<CpuContext>(std::move(model), n_ctx, n_threads);
+}
+
+}  // namespace agentrt::engine

@@ -1,1 +1,107 @@
-// in progress
+#include "cpu_kernels.h"
+
+#include <cmath>
+#include <vector>
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace agentrt::engine::cpu {
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  int64_t i = 0;
+  float sum = 0.0f;
+#if defined(__AVX512F__)
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+  }
+  for (; i + 16 <= n; i += 16)
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+  // Horizontal sum through memory: GCC 12's _mm512_reduce_add_ps warns falsely (-Wuninitialized).
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, _mm512_add_ps(acc0, acc1));
+  for (float v : lanes) sum += v;
+#elif defined(__AVX2__) && defined(__FMA__)
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  const __m256 acc = _mm256_add_ps(acc0, acc1);
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  sum = _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+#else
+  float acc[8] = {};
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
+  for (float v : acc) sum += v;
+#endif
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+void matmul(const WeightView& w, const float* x, float* y, int n_tok, ThreadPool& pool) {
+  const int64_t n_in = w.n_in, n_out = w.n_out;
+  pool.run([&](int ith, int nth) {
+    const auto [r0, r1] = ThreadPool::split(n_out, ith, nth);
+    thread_local std::vector<float> row_f32;  // (n_in) the current row, expanded
+    if (w.type != TensorType::F32 && static_cast<int64_t>(row_f32.size()) < n_in)
+      row_f32.resize(static_cast<size_t>(n_in));
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* row;
+      if (w.type == TensorType::F32) {
+        row = static_cast<const float*>(w.row(r));
+      } else {
+        dequantize_row(w.type, w.row(r), row_f32.data(), n_in);
+        row = row_f32.data();
+      }
+      for (int t = 0; t < n_tok; ++t) y[t * n_out + r] = dot_f32(row, x + t * n_in, n_in);
+    }
+  });
+}
+
+void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps) {
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
+}
+
+void rope(float* v, int n_head, int head_dim, int pos, float freq_base, float freq_scale) {
+  const double p = static_cast<double>(pos) * freq_scale;
+  for (int i = 0; i < head_dim / 2; ++i) {
+    const double theta = p * std::pow(static_cast<double>(freq_base), -2.0 * i / head_dim);
+    const float c = static_cast<float>(std::cos(theta)), s = static_cast<float>(std::sin(theta));
+    for (int h = 0; h < n_head; ++h) {
+      float* pair = v + h * head_dim + 2 * i;
+      const float x0 = pair[0], x1 = pair[1];
+      pair[0] = x0 * c - x1 * s;
+      pair[1] = x0 * s + x1 * c;
+    }
+  }
+}
+
+void softmax(float* x, int64_t n) {
+  float max = x[0];
+  for (int64_t i = 1; i < n; ++i) max = std::max(max, x[i]);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += x[i];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void swiglu(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+}  // namespace agentrt::engine::cpu

@@ -1,1 +1,290 @@
+// The llama forward pass, sessions and generation, checked against a real trained model's golden
+// greedy tokens and against a float64 reference on random-weight models of every tensor type.
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "agentrt/engine/model.h"
+#include "agentrt/engine/session.h"
+#include "random_model.h"
+#include "reference_forward.h"
+#include "test_support.h"
+
+namespace agentrt::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path temp_model(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / "agentrt-test-model";
+  fs::create_directories(dir);
+  return dir / (name + ".gguf");
+}
+
+std::vector<int> read_ids(const fs::path& json) {
+  std::ifstream in(json);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  // The file is {"...": [ids]} or [ids]: take every integer inside the first [...] list.
+  const size_t open = text.find('['), close = text.find(']', open);
+  std::vector<int> ids;
+  const std::string list = text.substr(open + 1, close - open - 1);
+  const std::regex number("-?[0-9]+");
+  for (auto it = std::sregex_iterator(list.begin(), list.end(), number);
+       it != std::sregex_iterator(); ++it)
+    ids.push_back(std::stoi(it->str()));
+  return ids;
+}
+
+TEST(Stories260K, GreedyFromBosMatchesAll256ReferenceTokens) {
+  AGENTRT_REQUIRE_SHARED("stories260K/stories260K.gguf");
+  const fs::path dir = test::shared_data() / "stories260K";
+  const std::vector<int> expected = read_ids(dir / "greedy_from_bos.json");
+  ASSERT_EQ(expected.size(), 256u);
+
+  auto model = Model::load(dir / "stories260K.gguf");
+  EXPECT_EQ(model->hparams().n_layer, 5);
+  EXPECT_EQ(model->hparams().n_head_kv, 4);
+  Session session(model, SessionOptions{.n_ctx = 512, .n_threads = 2});
+  const Token bos = model->tokenizer().bos();
+  ASSERT_EQ(session.append(std::span<const Token>(&bos, 1)), AppendStatus::Ok);
+  Sampler greedy(SamplerParams{});
+  GenerateOptions options;
+  options.max_tokens = 256;
+  options.stop_at_eos = false;
+  const GenerateResult result = session.generate(options, greedy);
+  ASSERT_EQ(result.tokens.size(), 256u);
+  for (size_t i = 0; i < 256; ++i)
+    ASSERT_EQ(result.tokens[i], expected[i]) << "first difference at index " << i;
+  EXPECT_EQ(session.counters().n_decode, 256);
+}
+
+struct RandomCase {
+  std::string name;
+  std::string type;
+  int n_embd, n_head, n_head_kv, n_ff, n_vocab;
+  bool tied;
+  float freq_base = 10000.0f;
+  float rope_scale = 1.0f;
+};
+
+class RandomModelParity : public ::testing::TestWithParam<RandomCase> {};
+
+// Normalised mean squared error sum((a-b)^2) / sum(b^2), ggml's metric for kernel checks.
+double nmse(const std::vector<float>& a, const std::vector<double>& b) {
+  double num = 0.0, den = 0.0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    num += (a[i] - b[i]) * (a[i] - b[i]);
+    den += b[i] * b[i];
+  }
+  return num / den;
+}
+
+TEST_P(RandomModelParity, LogitsMatchFloat64Reference) {
+  const RandomCase& c = GetParam();
+  bench::RandomLlamaSpec spec;
+  bench::set_type_by_name(spec, c.type);
+  spec.n_embd = c.n_embd, spec.n_head = c.n_head, spec.n_head_kv = c.n_head_kv;
+  spec.n_ff = c.n_ff, spec.n_vocab = c.n_vocab, spec.n_layer = 2, spec.tied_output = c.tied;
+  spec.rope_freq_base = c.freq_base, spec.rope_scale_linear = c.rope_scale;
+  spec.seed = std::hash<std::string>{}(c.name);
+  const fs::path path = temp_model(c.name);
+  bench::write_random_llama(path, spec);
+
+  const std::vector<Token> tokens = {1, 300, 17, 259, 402, 5, 280, 99, 311, 7, 260};
+  const std::vector<int> ids(tokens.begin(), tokens.end());
+  const std::vector<double> expected = test::reference_logits(path, ids);
+
+  auto model = Model::load(path);
+  EXPECT_EQ(model->weights().tied_output, c.tied);
+  // Batches of 4 split the prompt unevenly, so batched prefill and the cache both take part.
+  Session session(model, SessionOptions{.n_ctx = 64, .n_threads = 2, .n_batch = 4});
+  std::vector<float> logits;
+  ASSERT_EQ(session.append_all_logits(tokens, logits), AppendStatus::Ok);
+  ASSERT_EQ(logits.size(), expected.size());
+  for (float v : logits) ASSERT_TRUE(std::isfinite(v));
+  EXPECT_LT(nmse(logits, expected), 1e-9) << c.name;
+  double max_err = 0.0;
+  for (size_t i = 0; i < expected.size(); ++i)
+    max_err = std::max(max_err, std::abs(logits[i] - expected[i]));
+  EXPECT_LT(max_err, 1e-3) << c.name;
+
+  // Decoding one token at a time after a partial prefill gives the same last logits.
+  Session incremental(model, SessionOptions{.n_ctx = 64, .n_threads = 1});
+  ASSERT_EQ(incremental.append(std::span(tokens).first(5)), AppendStatus::Ok);
+  for (size_t i = 5; i < tokens.size(); ++i)
+    ASSERT_EQ(incremental.append(std::span(tokens).subspan(i, 1)), AppendStatus::Ok);
+  const size_t n_vocab = static_cast<size_t>(c.n_vocab);
+  const auto last = incremental.logits();
+  for (size_t i = 0; i < n_vocab; ++i)
+    ASSERT_NEAR(last[i], expected[expected.size() - n_vocab + i], 1e-3);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllTypes, RandomModelParity,
+    ::testing::Values(RandomCase{"f32_gqa_odd", "f32", 72, 6, 2, 100, 301, false},
+                      RandomCase{"f32_mha_tied", "f32", 64, 4, 4, 96, 300, true},
+                      RandomCase{"f16_gqa", "f16", 96, 6, 3, 160, 320, false},
+                      RandomCase{"bf16_mha", "bf16", 64, 2, 2, 128, 300, true},
+                      RandomCase{"q8_0_gqa", "q8_0", 96, 4, 2, 160, 333, false},
+                      RandomCase{"q4_0_tied", "q4_0", 128, 8, 4, 224, 300, true},
+                      RandomCase{"q4_k_gqa", "q4_k", 256, 8, 2, 512, 300, false},
+                      RandomCase{"q6_k_mha", "q6_k", 256, 4, 4, 256, 320, true},
+                      RandomCase{"q4_k_m_mix", "q4_k_m", 256, 8, 4, 512, 300, false},
+                      RandomCase{"rope_base_and_linear_scale", "f32", 64, 4, 2, 96, 300, false,
+                                 500000.0f, 4.0f}),
+    [](const auto& info) { return info.param.name; });
+
+class SessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bench::RandomLlamaSpec spec;
+    spec.n_ctx = 32;
+    path_ = temp_model("session");
+    bench::write_random_llama(path_, spec);
+    model_ = Model::load(path_);
+  }
+  fs::path path_;
+  std::shared_ptr<const Model> model_;
+};
+
+TEST_F(SessionTest, AppendPrefillsOnlyNewTokens) {
+  Session s(model_, SessionOptions{.n_ctx = 32, .n_threads = 1});
+  const std::vector<Token> a = {1, 260, 261}, b = {262, 263};
+  ASSERT_EQ(s.append(a), AppendStatus::Ok);
+  EXPECT_EQ(s.last_counters().n_prefill, 3);
+  ASSERT_EQ(s.append(b), AppendStatus::Ok);
+  EXPECT_EQ(s.last_counters().n_prefill, 2);
+  EXPECT_EQ(s.counters().n_prefill, 5);
+  EXPECT_EQ(s.tokens().size(), 5u);
+}
+
+TEST_F(SessionTest, FullContextIsAValueAndChangesNothing) {
+  Session s(model_, SessionOptions{.n_ctx = 8, .n_threads = 1});
+  const std::vector<Token> six = {1, 260, 261, 262, 263, 264}, three = {265, 266, 267};
+  ASSERT_EQ(s.append(six), AppendStatus::Ok);
+  const std::vector<float> before(s.logits().begin(), s.logits().end());
+  EXPECT_EQ(s.append(three), AppendStatus::ContextFull);
+  EXPECT_EQ(s.tokens().size(), 6u);
+  EXPECT_TRUE(std::equal(before.begin(), before.end(), s.logits().begin()));
+
+  Sampler greedy(SamplerParams{});
+  GenerateOptions options;
+  options.max_tokens = 10;
+  options.stop_at_eos = false;
+  const GenerateResult r = s.generate(options, greedy);
+  EXPECT_EQ(r.reason, StopReason::ContextFull);
+  EXPECT_EQ(r.tokens.size(), 2u);
+}
+
+TEST_F(SessionTest, TruncateThenGenerateReproducesTheSameTokens) {
+  Session s(model_, SessionOptions{.n_ctx = 32, .n_threads = 2});
+  const std::vector<Token> prompt = {1, 270, 280, 290};
+  ASSERT_EQ(s.append(prompt), AppendStatus::Ok);
+  Sampler greedy(SamplerParams{});
+  GenerateOptions options;
+  options.max_tokens = 8;
+  options.stop_at_eos = false;
+  const GenerateResult first = s.generate(options, greedy);
+  s.truncate(prompt.size());
+  const GenerateResult second = s.generate(options, greedy);
+  EXPECT_EQ(first.tokens, second.tokens);
+  EXPECT_EQ(first.text, second.text);
+}
+
+TEST_F(SessionTest, StopStringEndsGenerationAndIsNotStreamed) {
+  Session s(model_, SessionOptions{.n_ctx = 32, .n_threads = 1});
+  const std::vector<Token> prompt = {1, 270};
+  ASSERT_EQ(s.append(prompt), AppendStatus::Ok);
+  Sampler greedy(SamplerParams{});
+  GenerateOptions options;
+  options.max_tokens = 20;
+  options.stop_at_eos = false;
+  const GenerateResult full = s.generate(options, greedy);
+  ASSERT_GE(full.text.size(), 6u);
+
+  // Stop at a string that starts in the middle of the text greedy decoding produces.
+  const size_t at = full.text.size() / 2;
+  const std::string stop = full.text.substr(at, 3);
+  const size_t expected_end = full.text.find(stop);
+  s.truncate(prompt.size());
+  options.stop = {stop};
+  std::string streamed;
+  const GenerateResult r = s.generate(options, greedy, [&](std::string_view piece) {
+    streamed += piece;
+    return true;
+  });
+  EXPECT_EQ(r.reason, StopReason::StopString);
+  EXPECT_EQ(r.stop_string, stop);
+  EXPECT_EQ(r.text, full.text.substr(0, expected_end));
+  EXPECT_EQ(streamed, r.text);
+}
+
+TEST_F(SessionTest, CallbackCanCancel) {
+  Session s(model_, SessionOptions{.n_ctx = 32, .n_threads = 1});
+  const Token bos = 1;
+  ASSERT_EQ(s.append(std::span<const Token>(&bos, 1)), AppendStatus::Ok);
+  Sampler greedy(SamplerParams{});
+  GenerateOptions options;
+  options.max_tokens = 20;
+  options.stop_at_eos = false;
+  int calls = 0;
+  const GenerateResult r =
+      s.generate(options, greedy, [&](std::string_view) { return ++calls < 2; });
+  EXPECT_EQ(r.reason, StopReason::Cancelled);
+  EXPECT_EQ(calls, 2);
+}
+
+TEST_F(SessionTest, TokenOutsideVocabularyIsRejected) {
+  Session s(model_, SessionOptions{.n_ctx = 32, .n_threads = 1});
+  const std::vector<Token> bad = {1, 100000};
+  EXPECT_THROW(s.append(bad), std::out_of_range);
+  EXPECT_TRUE(s.tokens().empty());
+}
+
+TEST(ModelLoad, MissingTensorIsNamed) {
+  bench::RandomLlamaSpec spec;
+  const fs::path good = temp_model("missing_src");
+  bench::write_random_llama(good, spec);
+  auto file = GgufFile::open(good);
+  GgufWriter w;
+  for (const auto& [key, value] : file->metadata()) w.set(key, value);
+  for (const GgufTensorInfo& t : file->tensors()) {
+    if (t.name == "blk.1.ffn_up.weight") continue;
+    w.add_tensor(t.name, t.ne, t.type, std::span(static_cast<const uint8_t*>(t.data), t.n_bytes));
+  }
+  const fs::path bad = temp_model("missing");
+  w.write(bad);
+  try {
+    Model::load(bad);
+    FAIL() << "expected ModelError";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("blk.1.ffn_up.weight"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(bad.string()), std::string::npos) << e.what();
+  }
+}
+
+TEST(ModelLoad, UnsupportedArchitectureIsNamed) {
+  bench::RandomLlamaSpec spec;
+  const fs::path good = temp_model("arch_src");
+  bench::write_random_llama(good, spec);
+  auto file = GgufFile::open(good);
+  GgufWriter w;
+  for (const auto& [key, value] : file->metadata()) w.set(key, value);
+  w.set("general.architecture", GgufValue::make_string("mamba"));
+  const fs::path bad = temp_model("arch");
+  w.write(bad);
+  try {
+    Model::load(bad);
+    FAIL() << "expected ModelError";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("mamba"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace agentrt::engine

@@ -1,0 +1,53 @@
+// agentrt-random-model OUT.gguf [--type q8_0|q4_k_m|...] [--preset 110m|tiny] [--seed N]
+// Writes a random-weight llama model for benchmarks and parity checks.
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+
+#include "random_model.h"
+
+int main(int argc, char** argv) {
+  using agentrt::bench::RandomLlamaSpec;
+  if (argc < 2) {
+    std::fprintf(stderr,
+                 "usage: agentrt-random-model OUT.gguf [--type T] [--preset 110m|tiny] "
+                 "[--seed N] [--tied]\n");
+    return 2;
+  }
+  try {
+    RandomLlamaSpec spec;
+    std::string type = "f32";
+    for (int i = 2; i < argc; ++i) {
+      const std::string arg = argv[i];
+      auto value = [&]() -> std::string {
+        if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+        return argv[++i];
+      };
+      if (arg == "--type") {
+        type = value();
+      } else if (arg == "--seed") {
+        spec.seed = std::stoull(value());
+      } else if (arg == "--tied") {
+        spec.tied_output = true;
+      } else if (arg == "--preset") {
+        const std::string p = value();
+        if (p == "110m") {  // llama2.c's 110M shape with Llama 2's vocabulary size
+          spec.n_vocab = 32000, spec.n_embd = 768, spec.n_layer = 12, spec.n_head = 12,
+          spec.n_head_kv = 12, spec.n_ff = 2048, spec.n_ctx = 1024, spec.tied_output = true;
+          spec.name = "random-llama-110m";
+        } else if (p != "tiny") {
+          throw std::invalid_argument("unknown preset '" + p + "'");
+        }
+      } else {
+        throw std::invalid_argument("unknown argument '" + arg + "'");
+      }
+    }
+    agentrt::bench::set_type_by_name(spec, type);
+    agentrt::bench::write_random_llama(argv[1], spec);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "agentrt-random-model: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

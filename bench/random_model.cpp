@@ -1,0 +1,156 @@
+#include "random_model.h"
+
+#include <cmath>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include "agentrt/engine/gguf.h"
+
+namespace agentrt::bench {
+
+using engine::GgufValue;
+using engine::GgufValueType;
+using engine::GgufWriter;
+using engine::TensorType;
+
+namespace {
+
+// Rows of n_in floats drawn from N(0, stddev^2), quantized to `type`.
+std::vector<uint8_t> random_matrix(std::mt19937_64& rng, int64_t n_in, int64_t n_out,
+                                   TensorType type, double stddev) {
+  std::normal_distribution<float> dist(0.0f, static_cast<float>(stddev));
+  const size_t row_bytes = engine::row_size(type, n_in);
+  std::vector<uint8_t> data(row_bytes * static_cast<size_t>(n_out));
+  std::vector<float> row(static_cast<size_t>(n_in));
+  for (int64_t r = 0; r < n_out; ++r) {
+    for (float& v : row) v = dist(rng);
+    engine::quantize_row(type, row.data(), data.data() + r * row_bytes, n_in);
+  }
+  return data;
+}
+
+std::vector<uint8_t> norm_vector(std::mt19937_64& rng, int64_t n) {
+  std::uniform_real_distribution<float> dist(0.8f, 1.2f);
+  std::vector<uint8_t> data(sizeof(float) * static_cast<size_t>(n));
+  auto* f = reinterpret_cast<float*>(data.data());
+  for (int64_t i = 0; i < n; ++i) f[i] = dist(rng);
+  return data;
+}
+
+// Synthetic vocabulary: <unk> <s> </s>, the 256 byte tokens, then short generated pieces with
+// decreasing scores so that sentencepiece's BPE merges prefer shorter ids.
+void add_vocabulary(GgufWriter& w, int n_vocab) {
+  std::vector<GgufValue> tokens, scores, types;
+  auto add = [&](std::string piece, float score, int32_t type) {
+    tokens.push_back(GgufValue::make_string(std::move(piece)));
+    scores.push_back(GgufValue::make_f32(score));
+    types.push_back(GgufValue::make_i32(type));
+  };
+  add("<unk>", 0.0f, 2);
+  add("<s>", 0.0f, 3);
+  add("</s>", 0.0f, 3);
+  for (int b = 0; b < 256; ++b) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+    add(buf, 0.0f, 6);
+  }
+  const std::string letters = "etaoinshrdlcumwfgypbvkjxqz";
+  for (int i = 0; static_cast<int>(tokens.size()) < n_vocab; ++i) {
+    // i -> a distinct piece: "▁" + base-26 digits, or the bare digits for odd i.
+    std::string word;
+    for (int v = i / 2;; v = v / 26 - 1) {
+      word.insert(word.begin(), letters[static_cast<size_t>(v % 26)]);
+      if (v < 26) break;
+    }
+    add(i % 2 == 0 ? "\xE2\x96\x81" + word : word, -static_cast<float>(i), 1);
+  }
+  w.set("tokenizer.ggml.model", GgufValue::make_string("llama"));
+  w.set("tokenizer.ggml.tokens", GgufValue::make_array(GgufValueType::STRING, std::move(tokens)));
+  w.set("tokenizer.ggml.scores", GgufValue::make_array(GgufValueType::FLOAT32, std::move(scores)));
+  w.set("tokenizer.ggml.token_type", GgufValue::make_array(GgufValueType::INT32, std::move(types)));
+  w.set("tokenizer.ggml.bos_token_id", GgufValue::make_u32(1));
+  w.set("tokenizer.ggml.eos_token_id", GgufValue::make_u32(2));
+  w.set("tokenizer.ggml.unknown_token_id", GgufValue::make_u32(0));
+}
+
+}  // namespace
+
+void set_type_by_name(RandomLlamaSpec& spec, const std::string& name) {
+  static const std::pair<const char*, TensorType> kTypes[] = {
+      {"f32", TensorType::F32},   {"f16", TensorType::F16},   {"bf16", TensorType::BF16},
+      {"q8_0", TensorType::Q8_0}, {"q4_0", TensorType::Q4_0}, {"q4_k", TensorType::Q4_K},
+      {"q6_k", TensorType::Q6_K}};
+  spec.q4_k_m = false;
+  if (name == "q4_k_m") {
+    spec.type = TensorType::Q4_K;
+    spec.q4_k_m = true;
+    return;
+  }
+  for (const auto& [n, t] : kTypes) {
+    if (name == n) {
+      spec.type = t;
+      return;
+    }
+  }
+  throw std::invalid_argument("unknown tensor type '" + name +
+                              "' (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q4_k_m)");
+}
+
+void write_random_llama(const std::filesystem::path& path, const RandomLlamaSpec& spec) {
+  if (spec.n_vocab < 259) throw std::invalid_argument("n_vocab must be at least 259");
+  if (spec.n_embd % spec.n_head != 0 || spec.n_head % spec.n_head_kv != 0 ||
+      (spec.n_embd / spec.n_head) % 2 != 0)
+    throw std::invalid_argument("n_embd, n_head and n_head_kv do not make whole, even heads");
+  std::mt19937_64 rng(spec.seed);
+  GgufWriter w;
+  w.set("general.architecture", GgufValue::make_string("llama"));
+  w.set("general.name", GgufValue::make_string(spec.name));
+  w.set("llama.context_length", GgufValue::make_u32(static_cast<uint32_t>(spec.n_ctx)));
+  w.set("llama.embedding_length", GgufValue::make_u32(static_cast<uint32_t>(spec.n_embd)));
+  w.set("llama.block_count", GgufValue::make_u32(static_cast<uint32_t>(spec.n_layer)));
+  w.set("llama.feed_forward_length", GgufValue::make_u32(static_cast<uint32_t>(spec.n_ff)));
+  w.set("llama.attention.head_count", GgufValue::make_u32(static_cast<uint32_t>(spec.n_head)));
+  w.set("llama.attention.head_count_kv",
+        GgufValue::make_u32(static_cast<uint32_t>(spec.n_head_kv)));
+  w.set("llama.rope.dimension_count",
+        GgufValue::make_u32(static_cast<uint32_t>(spec.n_embd / spec.n_head)));
+  w.set("llama.attention.layer_norm_rms_epsilon", GgufValue::make_f32(1e-5f));
+  w.set("llama.rope.freq_base", GgufValue::make_f32(spec.rope_freq_base));
+  if (spec.rope_scale_linear != 1.0f) {
+    w.set("llama.rope.scaling.type", GgufValue::make_string("linear"));
+    w.set("llama.rope.scaling.factor", GgufValue::make_f32(spec.rope_scale_linear));
+  }
+  add_vocabulary(w, spec.n_vocab);
+
+  const int64_t n_embd = spec.n_embd, n_ff = spec.n_ff;
+  const int64_t head_dim = n_embd / spec.n_head;
+  const int64_t n_q = spec.n_head * head_dim, n_kv = spec.n_head_kv * head_dim;
+  const TensorType big = spec.q4_k_m ? TensorType::Q6_K : spec.type;
+  const TensorType embd_type = spec.embd_type.value_or(spec.type);
+  const TensorType output_type = spec.output_type.value_or(big);
+  // Weights scaled so activations keep unit size through the layers: N(0, 1/n_in).
+  auto matrix = [&](const std::string& name, int64_t n_in, int64_t n_out, TensorType type) {
+    w.add_tensor(name, {n_in, n_out}, type,
+                 random_matrix(rng, n_in, n_out, type, 1.0 / std::sqrt(double(n_in))));
+  };
+  w.add_tensor("token_embd.weight", {n_embd, spec.n_vocab}, embd_type,
+               random_matrix(rng, n_embd, spec.n_vocab, embd_type, 1.0));
+  for (int il = 0; il < spec.n_layer; ++il) {
+    const std::string p = "blk." + std::to_string(il) + ".";
+    w.add_tensor(p + "attn_norm.weight", {n_embd}, TensorType::F32, norm_vector(rng, n_embd));
+    matrix(p + "attn_q.weight", n_embd, n_q, spec.type);
+    matrix(p + "attn_k.weight", n_embd, n_kv, spec.type);
+    matrix(p + "attn_v.weight", n_embd, n_kv, big);
+    matrix(p + "attn_output.weight", n_q, n_embd, spec.type);
+    w.add_tensor(p + "ffn_norm.weight", {n_embd}, TensorType::F32, norm_vector(rng, n_embd));
+    matrix(p + "ffn_gate.weight", n_embd, n_ff, spec.type);
+    matrix(p + "ffn_down.weight", n_ff, n_embd, big);
+    matrix(p + "ffn_up.weight", n_embd, n_ff, spec.type);
+  }
+  w.add_tensor("output_norm.weight", {n_embd}, TensorType::F32, norm_vector(rng, n_embd));
+  if (!spec.tied_output) matrix("output.weight", n_embd, spec.n_vocab, output_type);
+  w.write(path);
+}
+
+}  // namespace agentrt::bench

@@ -1,0 +1,32 @@
+// CPU kernels of the forward pass. Internal to engine/.
+#pragma once
+
+#include <cstdint>
+
+#include "agentrt/engine/model.h"
+#include "thread_pool.h"
+
+namespace agentrt::engine::cpu {
+
+// sum_i a[i] * b[i] in float32 (SIMD where the build targets it).
+float dot_f32(const float* a, const float* b, int64_t n);
+
+// y = x · Wᵀ for a batch: x (n_tok, w.n_in), y (n_tok, w.n_out). Rows of W are split over the
+// pool's threads; a quantized row is expanded once into a per-thread buffer and used for every
+// token of the batch, so prefill reads each weight once.
+void matmul(const WeightView& w, const float* x, float* y, int n_tok, ThreadPool& pool);
+
+// out = x / rms(x) * weight, for one vector of n elements. out may alias x.
+void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps);
+
+// Rotates consecutive pairs (v[2i], v[2i+1]) of each of n_head heads of head_dim elements by
+// pos * freq_scale * base^(-2i/head_dim) (RoPE, Su et al. 2021, as Llama applies it).
+void rope(float* v, int n_head, int head_dim, int pos, float freq_base, float freq_scale);
+
+// In place: x = softmax(x) over n elements.
+void softmax(float* x, int64_t n);
+
+// In place: gate = silu(gate) * up, n elements.
+void swiglu(float* gate, const float* up, int64_t n);
+
+}  // namespace agentrt::engine::cpu
