@@ -1,1 +1,372 @@
+// Tokenizer: parity with the original Llama 2 sentencepiece model (through our hand-built
+// ModelProto and through a GGUF vocabulary), parse_special, streaming detokenization, and
+// malformed GGUF vocabularies.
+#include "agentrt/engine/tokenizer.h"
+
 #include <gtest/gtest.h>
+#include <sentencepiece_processor.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "agentrt/engine/error.h"
+#include "agentrt/engine/gguf.h"
+#include "test_support.h"
+
+namespace agentrt::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* const kLlama2Model = "llama2-tokenizer/tokenizer.model";
+const char* const kStories = "stories260K/stories260K.gguf";
+
+// Text that is valid UTF-8, so decode(encode(text)) must give it back.
+const std::vector<std::string>& parity_texts() {
+  static const std::vector<std::string> texts = {
+      // ASCII
+      "Hello world",
+      "Hello, world! How are you today?",
+      "The quick brown fox jumps over the lazy dog.",
+      "a",
+      "I",
+      // accented
+      "café naïve résumé",
+      "über Größe, Straße",
+      "España: niño, señor, año",
+      "Ångström, Øresund, Œuvre",
+      // CJK
+      "中文",
+      "日本語",
+      "中文测试：你好，世界。",
+      "日本語のテキストです",
+      "한국어 텍스트",
+      // emoji (a skin-tone modifier and a ZWJ sequence need byte fallback)
+      "🦙👍🏽",
+      "I ❤️ llamas 🦙!",
+      "👨‍👩‍👧 family",
+      // tab, newline, carriage return
+      "a\tb\nc\r\nd",
+      "\n",
+      "\n\n\n",
+      "\t\tindented",
+      "line one\nline two\n",
+      // whitespace runs, leading and trailing spaces
+      "a   b",
+      "a    b     c",
+      " leading",
+      "   three leading",
+      "trailing ",
+      "trailing   ",
+      " ",
+      "   ",
+      " a   b \n\t",
+      // digits
+      "1234567890",
+      "3.14159 2,718 1e-10 -42",
+      "2024-01-31 12:34:56",
+      // code
+      "int main() { return 0; }",
+      "def f(x):\n    return x**2  # square\n",
+      "for (int i = 0; i < n; ++i) {\n\tsum += a[i];\n}\n",
+      "<|im_start|>user\nHi<|im_end|>",
+      "<s> </s> <unk> <0x41>",
+      "{\"name\": \"calculator\", \"arguments\": {\"expression\": \"3.5^2*pi\"}}",
+      // long mixed
+      "Llamas (🦙) live in the Andes — Perú, Bolivia — and eat grass. 中文 and 日本語 "
+      "too!\n"
+      "\tTabs,  double  spaces, and numbers: 3.14, 42, 1e9.\n"
+      "Ümlauts: äöü ÄÖÜ ß; accents: é è ê ë; tildes: ñ ã õ. Emoji: "
+      "👍🏽🎉✨\n",
+  };
+  return texts;
+}
+
+std::string long_text() {
+  std::string text;
+  for (const auto& t : parity_texts()) text += t + " ";
+  return text + text;
+}
+
+// Reads every piece of an original sentencepiece model through the C++ API. This library
+// version (0.1.97) has no IsUserDefined; Llama 2 has no user-defined pieces.
+SentencepieceVocab vocab_of(const sentencepiece::SentencePieceProcessor& sp) {
+  SentencepieceVocab vocab;
+  vocab.byte_fallback = false;
+  for (int id = 0; id < sp.GetPieceSize(); ++id) {
+    vocab.pieces.push_back(sp.IdToPiece(id));
+    vocab.scores.push_back(sp.GetScore(id));
+    int32_t type = 1;
+    if (sp.IsControl(id)) type = 3;
+    if (sp.IsUnknown(id)) type = 2;
+    if (sp.IsUnused(id)) type = 5;
+    if (sp.IsByte(id)) type = 6;
+    vocab.types.push_back(type);
+    vocab.byte_fallback = vocab.byte_fallback || type == 6;
+  }
+  vocab.model_type = 2;
+  vocab.unk_id = sp.unk_id();
+  vocab.bos_id = sp.bos_id();
+  vocab.eos_id = sp.eos_id();
+  vocab.pad_id = sp.pad_id();
+  return vocab;
+}
+
+std::vector<int> original_encode(const sentencepiece::SentencePieceProcessor& sp,
+                                 std::string_view text) {
+  std::vector<int> ids;
+  EXPECT_TRUE(sp.Encode(text, &ids).ok());
+  return ids;
+}
+
+std::string original_decode(const sentencepiece::SentencePieceProcessor& sp,
+                            const std::vector<int>& ids) {
+  std::string text;
+  EXPECT_TRUE(sp.Decode(ids, &text).ok());
+  return text;
+}
+
+std::string stream(const Tokenizer& tok, const std::vector<Token>& ids) {
+  std::string text;
+  for (size_t i = 0; i < ids.size(); ++i) text += tok.token_to_piece(ids[i], i ? ids[i - 1] : -1);
+  return text;
+}
+
+class Llama2Tokenizer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    AGENTRT_REQUIRE_SHARED(kLlama2Model);
+    const auto status = original_.Load((test::shared_data() / kLlama2Model).string());
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    vocab_ = vocab_of(original_);
+  }
+
+  // Every parity text, the long one, and the same with BOS: identical ids, exact round trip.
+  void expect_parity(const Tokenizer& tok) {
+    ASSERT_EQ(tok.n_vocab(), original_.GetPieceSize());
+    std::vector<std::string> texts = parity_texts();
+    texts.push_back(long_text());
+    texts.push_back("");
+    for (const auto& text : texts) {
+      SCOPED_TRACE(testing::Message() << "text: \"" << text << "\"");
+      const std::vector<int> expected = original_encode(original_, text);
+      const std::vector<Token> ids = tok.encode(text, false);
+      ASSERT_EQ(ids, expected);
+      EXPECT_EQ(tok.decode(ids), text);
+      EXPECT_EQ(tok.decode(ids), original_decode(original_, expected));
+      EXPECT_EQ(stream(tok, ids), text);
+
+      std::vector<Token> with_bos = tok.encode(text, true);
+      ASSERT_FALSE(with_bos.empty());
+      EXPECT_EQ(with_bos[0], 1);
+      EXPECT_EQ(std::vector<Token>(with_bos.begin() + 1, with_bos.end()), expected);
+      EXPECT_EQ(tok.decode(with_bos), text);
+    }
+  }
+
+  sentencepiece::SentencePieceProcessor original_;
+  SentencepieceVocab vocab_;
+};
+
+TEST_F(Llama2Tokenizer, ProtoBuiltFromPiecesEncodesLikeTheOriginal) {
+  const auto tok = Tokenizer::from_serialized_proto(build_sentencepiece_proto(vocab_));
+  expect_parity(*tok);
+  EXPECT_EQ(tok->bos(), 1);
+  EXPECT_EQ(tok->eos(), 2);
+  EXPECT_EQ(tok->unk(), 0);
+  EXPECT_TRUE(tok->is_control(1));
+  EXPECT_TRUE(tok->is_control(2));
+  EXPECT_FALSE(tok->is_control(0));
+  EXPECT_FALSE(tok->is_control(29871));
+  EXPECT_EQ(tok->piece(29871), "\xe2\x96\x81");
+  EXPECT_EQ(tok->piece(13), "<0x0A>");
+  EXPECT_EQ(tok->piece(-1), "");
+  EXPECT_EQ(tok->piece(32000), "");
+  EXPECT_EQ(tok->find_piece("\xe2\x96\x81the"), original_.PieceToId("\xe2\x96\x81the"));
+  EXPECT_EQ(tok->find_piece("</s>"), 2);
+  EXPECT_EQ(tok->find_piece("no such piece"), -1);
+}
+
+// Golden ids from the Python sentencepiece package on the original tokenizer.model.
+TEST_F(Llama2Tokenizer, GoldenIds) {
+  const auto tok = Tokenizer::from_serialized_proto(build_sentencepiece_proto(vocab_));
+  EXPECT_EQ(tok->encode("Hello world", false), (std::vector<Token>{15043, 3186}));
+  EXPECT_EQ(tok->encode("Hello world", true), (std::vector<Token>{1, 15043, 3186}));
+  EXPECT_EQ(tok->encode("café 中文 🦙", false),
+            (std::vector<Token>{274, 28059, 29871, 30275, 30333, 29871, 243, 162, 169, 156}));
+  EXPECT_EQ(tok->encode(" a   b \n\t", false),
+            (std::vector<Token>{29871, 263, 259, 289, 29871, 13, 12}));
+  EXPECT_EQ(tok->encode("int main() { return 0; }", false),
+            (std::vector<Token>{938, 1667, 580, 426, 736, 29871, 29900, 29936, 500}));
+}
+
+TEST_F(Llama2Tokenizer, OriginalModelFileLoadsDirectly) {
+  std::string bytes;
+  ASSERT_TRUE(original_.serialized_model_proto().size() > 0);
+  bytes = original_.serialized_model_proto();
+  const auto tok = Tokenizer::from_serialized_proto(bytes);
+  expect_parity(*tok);
+  EXPECT_EQ(tok->serialized_proto(), bytes);
+}
+
+TEST_F(Llama2Tokenizer, DecodeMatchesSentencepieceOnRandomStreams) {
+  const auto tok = Tokenizer::from_serialized_proto(build_sentencepiece_proto(vocab_));
+  std::mt19937 rng(1234);
+  std::uniform_int_distribution<int> pick(259, 31999);  // past <unk>, <s>, </s> and the bytes
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<int> ids;
+    if (trial % 2) ids.push_back(1);
+    const int n = 1 + trial % 17;
+    for (int i = 0; i < n; ++i) ids.push_back(pick(rng));
+    const std::vector<Token> tokens(ids.begin(), ids.end());
+    EXPECT_EQ(tok->decode(tokens), original_decode(original_, ids)) << "trial " << trial;
+    EXPECT_EQ(stream(*tok, tokens), tok->decode(tokens));
+  }
+}
+
+TEST_F(Llama2Tokenizer, TokenToPiece) {
+  const auto tok = Tokenizer::from_serialized_proto(build_sentencepiece_proto(vocab_));
+  const Token hello = 15043;  // "▁Hello"
+  EXPECT_EQ(tok->token_to_piece(hello), "Hello");
+  EXPECT_EQ(tok->token_to_piece(hello, 1), "Hello");
+  EXPECT_EQ(tok->token_to_piece(hello, 3186), " Hello");
+  EXPECT_EQ(tok->token_to_piece(13, hello), "\n");
+  EXPECT_EQ(tok->token_to_piece(0x20 + 3, hello), " ");  // byte token <0x20> is a real space
+  EXPECT_EQ(tok->token_to_piece(0x20 + 3), " ");
+  EXPECT_EQ(tok->token_to_piece(1), "");
+  EXPECT_EQ(tok->token_to_piece(2, hello), "");
+  EXPECT_EQ(tok->token_to_piece(0, hello), " \xe2\x81\x87 ");  // <unk>, as sentencepiece decodes
+  EXPECT_EQ(tok->token_to_piece(-5), "");
+  EXPECT_EQ(tok->token_to_piece(32000), "");
+  // "🦙" is four byte tokens; each piece holds one byte of the UTF-8 sequence.
+  const std::vector<Token> llama = {243, 162, 169, 156};
+  EXPECT_EQ(stream(*tok, llama), "🦙");
+  EXPECT_EQ(tok->token_to_piece(243), "\xf0");
+}
+
+TEST_F(Llama2Tokenizer, ParseSpecialMapsControlText) {
+  const auto tok = Tokenizer::from_serialized_proto(build_sentencepiece_proto(vocab_));
+  // Without parse_special, "</s>" is ordinary text.
+  const auto plain = tok->encode("Hi</s>", false);
+  EXPECT_EQ(plain, original_encode(original_, "Hi</s>"));
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), 2), 0);
+  // With it, "</s>" is EOS and "<s>" BOS; text before keeps the dummy prefix.
+  const auto hi = original_encode(original_, "Hi");
+  std::vector<Token> expected(hi.begin(), hi.end());
+  expected.push_back(2);
+  EXPECT_EQ(tok->encode("Hi</s>", false, true), expected);
+  EXPECT_EQ(tok->encode("<s>", false, true), (std::vector<Token>{1}));
+  EXPECT_EQ(tok->encode("", true, true), (std::vector<Token>{1}));
+  EXPECT_EQ(tok->encode("", false, true), (std::vector<Token>{}));
+  // Without control text, parse_special changes nothing.
+  for (const auto& text : parity_texts()) {
+    if (text.find("<s>") != std::string::npos) continue;
+    EXPECT_EQ(tok->encode(text, false, true), original_encode(original_, text)) << text;
+  }
+}
+
+// A small vocabulary with ChatML control tokens: every ASCII letter, "▁", a few merges.
+SentencepieceVocab chat_vocab() {
+  SentencepieceVocab vocab;
+  const auto add = [&](std::string piece, float score, int32_t type) {
+    vocab.pieces.push_back(std::move(piece));
+    vocab.scores.push_back(score);
+    vocab.types.push_back(type);
+  };
+  add("<unk>", 0, 2);
+  add("<s>", 0, 3);
+  add("</s>", 0, 3);
+  add("<|im_start|>", 0, 3);
+  add("<|im_end|>", 0, 3);
+  add("<|im", 0, 3);  // a shorter control piece sharing a prefix: the longest must win
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", b);
+    add(name, 0, 6);
+  }
+  float score = -1;
+  for (const char* merge : {"\xe2\x96\x81u", "us", "er", "\xe2\x96\x81user", "use", "user",
+                            "\xe2\x96\x81us", "\xe2\x96\x81use", "\xe2\x96\x81H", "Hi"}) {
+    add(merge, score, 1);
+    score -= 1;
+  }
+  for (const char* c : {"\xe2\x96\x81", "u", "s", "e", "r", "H", "i", "a", "y", "t"}) {
+    add(c, score, 1);
+    score -= 1;
+  }
+  return vocab;
+}
+
+TEST(Tokenizer, ParseSpecialSplitsAtControlPieces) {
+  const auto tok = Tokenizer::from_serialized_proto(build_sentencepiece_proto(chat_vocab()));
+  const Token im_start = tok->find_piece("<|im_start|>");
+  const Token im_end = tok->find_piece("<|im_end|>");
+  const Token user = tok->find_piece("user");
+  const Token space_user = tok->find_piece("\xe2\x96\x81user");
+  const Token newline = tok->find_piece("<0x0A>");
+  ASSERT_EQ(im_start, 3);
+  ASSERT_EQ(im_end, 4);
+  ASSERT_GE(user, 0);
+  ASSERT_GE(space_user, 0);
+  EXPECT_TRUE(tok->is_control(im_start));
+  EXPECT_TRUE(tok->is_control(im_end));
+
+  // Text after a special token gets no dummy prefix: "user", not "▁user".
+  const std::string chat = "<|im_start|>user\nHi<|im_end|>";
+  const auto ids = tok->encode(chat, true, true);
+  ASSERT_GE(ids.size(), 6u);
+  EXPECT_EQ(ids.front(), 1);
+  EXPECT_EQ(ids[1], im_start);
+  EXPECT_EQ(ids[2], user);
+  EXPECT_EQ(ids[3], newline);
+  EXPECT_EQ(ids.back(), im_end);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), im_start), 1);
+
+  // Text at the start keeps it, even before a special token.
+  const auto leading = tok->encode("user<|im_end|>", false, true);
+  EXPECT_EQ(leading, (std::vector<Token>{space_user, im_end}));
+
+  // Without parse_special the control text is spelled out.
+  const auto plain = tok->encode(chat, false, false);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), im_start), 0);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), im_end), 0);
+  EXPECT_EQ(tok->decode(plain), chat);
+
+  // Streaming equals decode; control tokens decode to nothing.
+  EXPECT_EQ(stream(*tok, ids), tok->decode(ids));
+  EXPECT_EQ(tok->decode(ids), "user\nHi");
+  EXPECT_EQ(tok->token_to_piece(im_end, user), "");
+
+  // Adjacent specials, a prefix of one ("<|im" alone is a control piece too), unterminated text.
+  EXPECT_EQ(tok->encode("<|im_end|><|im_start|>", false, true),
+            (std::vector<Token>{im_end, im_start}));
+  EXPECT_EQ(tok->encode("<|im", false, true), (std::vector<Token>{5}));
+  const auto partial = tok->encode("<|im_sta", false, true);
+  EXPECT_EQ(partial.front(), 5);
+  EXPECT_EQ(tok->decode(partial), "_sta");
+}
+
+TEST(Tokenizer, WithoutDummyPrefix) {
+  SentencepieceVocab vocab = chat_vocab();
+  vocab.add_dummy_prefix = false;
+  const auto tok = Tokenizer::from_serialized_proto(build_sentencepiece_proto(vocab));
+  const auto ids = tok->encode("user user", false);
+  EXPECT_EQ(ids.front(), tok->find_piece("user"));
+  EXPECT_EQ(tok->decode(ids), "user user");
+  EXPECT_EQ(tok->token_to_piece(tok->find_piece("\xe2\x96\x81user")), " user");
+}
+
+TEST(Tokenizer, RejectsBadProtos) {
+  EXPECT_THROW(Tokenizer::from_serialized_proto("not a protobuf \xff\xff"), ModelError);
+  SentencepieceVocab no_unknown = chat_vocab();
+  no_unknown.types[0] = 1;
+  EXPECT_THROW(Tokenizer::from_serialized_proto(build_sentencepiece_proto(no_unknown)), ModelError);
+  SentencepieceVocab ragged = chat_vocab();
+  ragged.scores.pop_back();
+  EXPECT_THROW(build_sentencepiece_proto(ragged), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace agentrt::engine

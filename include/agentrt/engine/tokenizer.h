@@ -25,17 +25,22 @@ class Tokenizer {
   static std::unique_ptr<Tokenizer> from_serialized_proto(std::string proto);
   ~Tokenizer();
 
-  // Text to ids. With add_bos, BOS comes first. With parse_special, the text of control and
-  // user-defined tokens (e.g. "<|im_start|>") maps to those tokens instead of being spelled out;
+  // Text to ids. With add_bos, BOS comes first. With parse_special, the text of control tokens
+  // (e.g. "<|im_start|>", "</s>"; longest match first) maps to those tokens instead of being
+  // spelled out, and only text at the very start gets the dummy-prefix space (as in llama.cpp);
   // without it, such text is tokenized as ordinary characters (safe for untrusted input).
+  // User-defined pieces are matched in any text, with or without parse_special, as sentencepiece
+  // itself (and llama.cpp) does.
   std::vector<Token> encode(std::string_view text, bool add_bos, bool parse_special = false) const;
 
   // The bytes `token` contributes to the text when it follows `previous` in a stream
   // (previous < 0 means it is the first token after BOS or the start): "▁" becomes a space, byte
   // tokens <0xNN> become that byte, control tokens (BOS, EOS) give "" unless they were user text
-  // in the vocabulary, and the space added by add_dummy_prefix is dropped at the start.
+  // in the vocabulary, and the space added by add_dummy_prefix is dropped at the start (previous
+  // < 0 or BOS). The unknown token gives " \u2047 " (U+2047 between spaces), as sentencepiece's
+  // Decode does. Ids outside [0, n_vocab) give "".
   // Concatenating the pieces of a stream gives decode() of it; a piece may hold part of a UTF-8
-  // sequence.
+  // sequence. decode() equals sentencepiece's Decode for valid UTF-8 text, optionally after BOS.
   std::string token_to_piece(Token token, Token previous = -1) const;
   std::string decode(std::span<const Token> tokens) const;
 
@@ -43,7 +48,7 @@ class Tokenizer {
   Token bos() const;
   Token eos() const;
   Token unk() const;
-  bool is_control(Token token) const;    // CONTROL type (BOS, EOS, <|im_end|>, ...)
+  bool is_control(Token token) const;         // CONTROL type (BOS, EOS, <|im_end|>, ...)
   std::string_view piece(Token token) const;  // the raw vocabulary entry, e.g. "▁the", "<0x0A>"
   // Token of a raw vocabulary entry, or -1.
   Token find_piece(std::string_view piece) const;
@@ -58,6 +63,7 @@ class Tokenizer {
 };
 
 // Encodes a sentencepiece ModelProto holding only the fields DESIGN.md lists. Exposed for tests.
+// Throws std::invalid_argument when pieces, scores and types differ in length.
 struct SentencepieceVocab {
   std::vector<std::string> pieces;
   std::vector<float> scores;
