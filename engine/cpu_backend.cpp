@@ -107,27 +107,29 @@ class CpuContext final : public BackendContext {
     const int hd = hp_.head_dim, n_head = hp_.n_head;
     const int group = hp_.n_head / hp_.n_head_kv;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    pool_.run([&](int ith, int nth) {
-      thread_local std::vector<float> scores;  // (n_ctx)
-      if (static_cast<int>(scores.size()) < n_ctx_) scores.resize(static_cast<size_t>(n_ctx_));
-      const auto [j0, j1] = ThreadPool::split(static_cast<int64_t>(n) * n_head, ith, nth);
-      for (int64_t j = j0; j < j1; ++j) {
-        const int t = static_cast<int>(j / n_head), h = static_cast<int>(j % n_head);
-        const int kvh = h / group;
-        const int n_pos = n_past + t + 1;
-        const float* q = &q_[static_cast<size_t>(t) * q_dim() + h * hd];
-        for (int p = 0; p < n_pos; ++p)
-          scores[p] = cpu::dot_f32(q, k_at(layer, p) + kvh * hd, hd) * scale;
-        cpu::softmax(scores.data(), n_pos);
-        float* out = &att_[static_cast<size_t>(t) * q_dim() + h * hd];
-        std::fill(out, out + hd, 0.0f);
-        for (int p = 0; p < n_pos; ++p) {
-          const float* v = v_at(layer, p) + kvh * hd;
-          const float a = scores[p];
-          for (int i = 0; i < hd; ++i) out[i] += a * v[i];
-        }
-      }
-    });
+    pool_.run(
+        [&](int ith, int nth) {
+          thread_local std::vector<float> scores;  // (n_ctx)
+          if (static_cast<int>(scores.size()) < n_ctx_) scores.resize(static_cast<size_t>(n_ctx_));
+          const auto [j0, j1] = ThreadPool::split(static_cast<int64_t>(n) * n_head, ith, nth);
+          for (int64_t j = j0; j < j1; ++j) {
+            const int t = static_cast<int>(j / n_head), h = static_cast<int>(j % n_head);
+            const int kvh = h / group;
+            const int n_pos = n_past + t + 1;
+            const float* q = &q_[static_cast<size_t>(t) * q_dim() + h * hd];
+            for (int p = 0; p < n_pos; ++p)
+              scores[p] = cpu::dot_f32(q, k_at(layer, p) + kvh * hd, hd) * scale;
+            cpu::softmax(scores.data(), n_pos);
+            float* out = &att_[static_cast<size_t>(t) * q_dim() + h * hd];
+            std::fill(out, out + hd, 0.0f);
+            for (int p = 0; p < n_pos; ++p) {
+              const float* v = v_at(layer, p) + kvh * hd;
+              const float a = scores[p];
+              for (int i = 0; i < hd; ++i) out[i] += a * v[i];
+            }
+          }
+        },
+        int64_t{2} * n * n_head * (n_past + n) * hd);
   }
 
   std::shared_ptr<const Model> model_;

@@ -46,22 +46,24 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 
 void matmul(const WeightView& w, const float* x, float* y, int n_tok, ThreadPool& pool) {
   const int64_t n_in = w.n_in, n_out = w.n_out;
-  pool.run([&](int ith, int nth) {
-    const auto [r0, r1] = ThreadPool::split(n_out, ith, nth);
-    thread_local std::vector<float> row_f32;  // (n_in) the current row, expanded
-    if (w.type != TensorType::F32 && static_cast<int64_t>(row_f32.size()) < n_in)
-      row_f32.resize(static_cast<size_t>(n_in));
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* row;
-      if (w.type == TensorType::F32) {
-        row = static_cast<const float*>(w.row(r));
-      } else {
-        dequantize_row(w.type, w.row(r), row_f32.data(), n_in);
-        row = row_f32.data();
-      }
-      for (int t = 0; t < n_tok; ++t) y[t * n_out + r] = dot_f32(row, x + t * n_in, n_in);
-    }
-  });
+  pool.run(
+      [&](int ith, int nth) {
+        const auto [r0, r1] = ThreadPool::split(n_out, ith, nth);
+        thread_local std::vector<float> row_f32;  // (n_in) the current row, expanded
+        if (w.type != TensorType::F32 && static_cast<int64_t>(row_f32.size()) < n_in)
+          row_f32.resize(static_cast<size_t>(n_in));
+        for (int64_t r = r0; r < r1; ++r) {
+          const float* row;
+          if (w.type == TensorType::F32) {
+            row = static_cast<const float*>(w.row(r));
+          } else {
+            dequantize_row(w.type, w.row(r), row_f32.data(), n_in);
+            row = row_f32.data();
+          }
+          for (int t = 0; t < n_tok; ++t) y[t * n_out + r] = dot_f32(row, x + t * n_in, n_in);
+        }
+      },
+      n_in * n_out * n_tok);
 }
 
 void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps) {

@@ -10,8 +10,21 @@
 namespace agentrt::engine {
 
 namespace {
-constexpr int kSpinIterations = 20000;  // roughly 50-100 us before a worker sleeps
+// Spinning keeps a decode step's hundreds of short jobs cheap; yielding instead of pausing after
+// a while keeps a busy (oversubscribed) machine from starving the thread everyone waits for.
+constexpr int kPauseIterations = 2000;
+constexpr int kYieldIterations = 200;
+// Below this many multiply-adds a job runs on the caller: waking workers costs more.
+constexpr int64_t kMinParallelWork = 32 * 1024;
+
+void relax(int iteration) {
+  if (iteration < kPauseIterations) {
+    AGENTRT_CPU_RELAX();
+  } else {
+    std::this_thread::yield();
+  }
 }
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
   if (n_threads <= 0) n_threads = static_cast<int>(std::thread::hardware_concurrency());
@@ -30,8 +43,8 @@ ThreadPool::~ThreadPool() {
   for (auto& t : threads_) t.join();
 }
 
-void ThreadPool::run(const std::function<void(int, int)>& fn) {
-  if (n_threads_ == 1) {
+void ThreadPool::run(const std::function<void(int, int)>& fn, int64_t work) {
+  if (n_threads_ == 1 || work < kMinParallelWork) {
     fn(0, 1);
     return;
   }
@@ -43,15 +56,15 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   }
   wake_.notify_all();
   fn(0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) AGENTRT_CPU_RELAX();
+  for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) relax(i);
 }
 
 void ThreadPool::worker(int ith) {
   uint64_t seen = 0;
   for (;;) {
     uint64_t gen = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
-      AGENTRT_CPU_RELAX();
+    for (int spin = 0; gen == seen && spin < kPauseIterations + kYieldIterations; ++spin) {
+      relax(spin);
       gen = generation_.load(std::memory_order_acquire);
     }
     if (gen == seen) {

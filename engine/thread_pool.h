@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <climits>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -21,8 +22,9 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return n_threads_; }
-  // Not reentrant: one run() at a time, from one thread.
-  void run(const std::function<void(int ith, int nth)>& fn);
+  // Not reentrant: one run() at a time, from one thread. `work` estimates the job's size in
+  // multiply-adds: a job too small to repay waking the workers runs on the caller alone (nth 1).
+  void run(const std::function<void(int ith, int nth)>& fn, int64_t work = INT64_MAX);
 
   // Splits [0, n) into nth nearly equal ranges; returns thread ith's [begin, end).
   static std::pair<int64_t, int64_t> split(int64_t n, int ith, int nth) {
