@@ -11,8 +11,10 @@
 #include <cassert>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace agentrt::engine {
 namespace {
@@ -61,12 +63,11 @@ inline float load_f16(const uint8_t* p) {
   return fp16_to_fp32(load_u16(p));
 }
 
-// a * b rounded once to float, like gguf's numpy code. The product of two floats is exact in
-// double, so this equals the float multiply, but unlike it cannot be contracted with a following
-// add into an FMA (GCC contracts across statements even in ISO mode), which would change the
-// last bit of results that must match the reference.
-inline float mul_rounded(float a, float b) {
-  return static_cast<float>(static_cast<double>(a) * static_cast<double>(b));
+// x, kept from being fused with the operation that follows into an FMA (GCC contracts across
+// statements even in ISO mode), where the reference rounds twice and the result must match it.
+inline float unfused(float x) {
+  volatile float v = x;
+  return v;
 }
 
 // ---- dequantization: one block at a time, dst gets block_size floats -------------------------
@@ -102,7 +103,9 @@ inline void q4_k_scale_min(const uint8_t* s, int j, uint8_t& sc, uint8_t& m) {
 }
 
 // Q4_K (gguf/quants.py Q4_K): 8 sub-blocks of 32; qs holds 4 chunks of 32 bytes, chunk c has
-// sub-block 2c in its low nibbles and 2c+1 in its high ones. x = (d*sc)*q - (dmin*m).
+// sub-block 2c in its low nibbles and 2c+1 in its high ones. x = (d*sc)*q - (dmin*m). An f16
+// times a 6-bit scale times a 4-bit q has at most 21 significant bits, so the products are exact
+// and an FMA gives the reference's result too.
 void dequantize_block_q4_k(const uint8_t* b, float* dst) {
   const float d = load_f16(b);
   const float dmin = load_f16(b + 2);
@@ -117,8 +120,8 @@ void dequantize_block_q4_k(const uint8_t* b, float* dst) {
     const uint8_t* q = qs + 32 * c;
     float* y = dst + 64 * c;
     for (int l = 0; l < 32; ++l) {
-      y[l] = mul_rounded(d0, static_cast<float>(q[l] & 0x0F)) - min0;
-      y[l + 32] = mul_rounded(d1, static_cast<float>(q[l] >> 4)) - min1;
+      y[l] = d0 * static_cast<float>(q[l] & 0x0F) - min0;
+      y[l + 32] = d1 * static_cast<float>(q[l] >> 4) - min1;
     }
   }
 }
@@ -152,11 +155,235 @@ void dequantize_block_q6_k(const uint8_t* b, float* dst) {
   }
 }
 
-template <void (*Block)(const uint8_t*, float*)>
-void dequantize_blocks(const void* src, float* dst, int64_t n, int64_t block_size,
-                       size_t type_size) {
-  const auto* b = static_cast<const uint8_t*>(src);
-  for (int64_t i = 0; i < n / block_size; ++i) Block(b + i * type_size, dst + i * block_size);
+// ---- quantization: one block at a time, src has block_size floats -----------------------------
+
+// The element of largest magnitude, with its sign (the first one on ties, like ggml).
+float signed_absmax(const float* x, int n) {
+  float amax = 0.0f, max = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    if (amax < std::fabs(x[i])) {
+      amax = std::fabs(x[i]);
+      max = x[i];
+    }
+  }
+  return max;
+}
+
+// Q8_0, as ggml's quantize_row_q8_0_ref and gguf/quants.py: d = amax / 127, q = round(x / d)
+// with halves away from zero.
+void quantize_block_q8_0(const float* x, uint8_t* b) {
+  float amax = 0.0f;
+  for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
+  const float d = amax / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  store_u16(b, fp32_to_fp16(d));
+  auto* qs = reinterpret_cast<int8_t*>(b + 2);
+  for (int j = 0; j < 32; ++j) qs[j] = static_cast<int8_t>(std::round(x[j] * id));
+}
+
+// Q4_0, as ggml's quantize_row_q4_0_ref and gguf/quants.py: d = -max / 8 with max the signed
+// value of largest magnitude, so that it lands exactly on q = 0 (-8) and the 16 levels are all
+// used; q = min(15, trunc(x / d + 8.5)).
+void quantize_block_q4_0(const float* x, uint8_t* b) {
+  const float d = signed_absmax(x, 32) / -8.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  store_u16(b, fp32_to_fp16(d));
+  auto nibble = [id](float v) {
+    return static_cast<uint8_t>(std::clamp(static_cast<int>(unfused(v * id) + 8.5f), 0, 15));
+  };
+  for (int j = 0; j < 16; ++j)
+    b[2 + j] = static_cast<uint8_t>(nibble(x[j]) | (nibble(x[j + 16]) << 4));
+}
+
+// x ~ scale * q - min with q in [0, nmax]: the K-quant sub-block model.
+struct AffineFit {
+  float scale;
+  float min;
+};
+
+inline int affine_q(float v, const AffineFit& f, int nmax) {
+  if (f.scale <= 0.0f) return 0;
+  return std::clamp(static_cast<int>(std::lround((v + f.min) / f.scale)), 0, nmax);
+}
+
+float affine_error(const float* x, int n, const AffineFit& f, int nmax) {
+  float err = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    const float e = f.scale * static_cast<float>(affine_q(x[i], f, nmax)) - f.min - x[i];
+    err += e * e;
+  }
+  return err;
+}
+
+// Fits one sub-block: for a few step sizes around (max - min) / nmax, round onto that grid, then
+// solve the least-squares line through (q, x) for scale and offset; keeps the fit with the least
+// squared error. The offset only shifts down (min >= 0), as the format requires.
+AffineFit fit_affine(const float* x, int n, int nmax) {
+  float lo = std::min(*std::min_element(x, x + n), 0.0f);
+  const float hi = *std::max_element(x, x + n);
+  if (!(hi > lo)) return {0.0f, -lo};
+  AffineFit best{(hi - lo) / static_cast<float>(nmax), -lo};
+  float best_err = affine_error(x, n, best, nmax);
+  for (int step = -10; step <= 10; ++step) {
+    const float iscale = (static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / (hi - lo);
+    double sq = 0, sq2 = 0, sx = 0, sqx = 0;
+    for (int i = 0; i < n; ++i) {
+      const double q = std::clamp(std::round((x[i] - lo) * iscale), 0.0f, static_cast<float>(nmax));
+      sq += q;
+      sq2 += q * q;
+      sx += x[i];
+      sqx += q * x[i];
+    }
+    const double det = n * sq2 - sq * sq;
+    if (det <= 0) continue;
+    double scale = (n * sqx - sq * sx) / det;
+    double offset = (sx - scale * sq) / n;
+    if (offset > 0) {
+      offset = 0;
+      scale = sqx / sq2;
+    }
+    if (!(scale > 0)) continue;
+    const AffineFit fit{static_cast<float>(scale), static_cast<float>(-offset)};
+    const float err = affine_error(x, n, fit, nmax);
+    if (err < best_err) {
+      best = fit;
+      best_err = err;
+    }
+  }
+  return best;
+}
+
+inline uint8_t quantize_6bit(float v, float d) {
+  if (!(d > 0.0f)) return 0;
+  return static_cast<uint8_t>(std::clamp(std::lround(v / d), 0L, 63L));
+}
+
+// Q4_K: fits each of the 8 sub-blocks, quantizes their scales and mins to 6 bits against
+// d = max scale / 63 and dmin = max min / 63, then rounds every weight with the scales as the
+// decoder will see them. Layout as in dequantize_block_q4_k.
+void quantize_block_q4_k(const float* x, uint8_t* b) {
+  std::array<AffineFit, 8> fits;
+  float max_scale = 0.0f, max_min = 0.0f;
+  for (int j = 0; j < 8; ++j) {
+    fits[j] = fit_affine(x + 32 * j, 32, 15);
+    max_scale = std::max(max_scale, fits[j].scale);
+    max_min = std::max(max_min, fits[j].min);
+  }
+  const uint16_t d16 = fp32_to_fp16(max_scale / 63.0f);
+  const uint16_t dmin16 = fp32_to_fp16(max_min / 63.0f);
+  const float d = fp16_to_fp32(d16), dmin = fp16_to_fp32(dmin16);
+  // Rounding scale and min separately is not the best pair once both are coarse: try the
+  // neighbours too, measured with the final rounding of the weights.
+  std::array<uint8_t, 8> sc, mn;
+  for (int j = 0; j < 8; ++j) {
+    const int sc0 = quantize_6bit(fits[j].scale, d), mn0 = quantize_6bit(fits[j].min, dmin);
+    float best_err = std::numeric_limits<float>::infinity();
+    for (int s = std::max(sc0 - 1, 0); s <= std::min(sc0 + 1, 63); ++s) {
+      for (int m = std::max(mn0 - 1, 0); m <= std::min(mn0 + 1, 63); ++m) {
+        const AffineFit f{d * static_cast<float>(s), dmin * static_cast<float>(m)};
+        const float err = affine_error(x + 32 * j, 32, f, 15);
+        if (err < best_err) {
+          best_err = err;
+          sc[j] = static_cast<uint8_t>(s);
+          mn[j] = static_cast<uint8_t>(m);
+        }
+      }
+    }
+  }
+  std::memset(b, 0, kQ4_KBytes);
+  store_u16(b, d16);
+  store_u16(b + 2, dmin16);
+  uint8_t* s = b + 4;
+  for (int j = 0; j < 4; ++j) {
+    s[j] = static_cast<uint8_t>(sc[j] | ((sc[j + 4] >> 4) << 6));
+    s[j + 4] = static_cast<uint8_t>(mn[j] | ((mn[j + 4] >> 4) << 6));
+    s[j + 8] = static_cast<uint8_t>((sc[j + 4] & 0x0F) | ((mn[j + 4] & 0x0F) << 4));
+  }
+  uint8_t* qs = b + 16;
+  for (int j = 0; j < 8; ++j) {
+    const AffineFit f{d * static_cast<float>(sc[j]), dmin * static_cast<float>(mn[j])};
+    for (int l = 0; l < 32; ++l) {
+      const int q = affine_q(x[32 * j + l], f, 15);
+      qs[32 * (j / 2) + l] |= static_cast<uint8_t>(q << (4 * (j % 2)));
+    }
+  }
+}
+
+inline int symmetric_q(float v, float scale) {
+  if (scale == 0.0f) return 0;
+  return std::clamp(static_cast<int>(std::lround(v / scale)), -32, 31);
+}
+
+float symmetric_error(const float* x, int n, float scale) {
+  float err = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    const float e = scale * static_cast<float>(symmetric_q(x[i], scale)) - x[i];
+    err += e * e;
+  }
+  return err;
+}
+
+// Fits x ~ scale * q with q in [-32, 31]: starts from the signed maximum landing on -32 (as
+// Q4_0 does), then tries a few nearby grids with the least-squares scale for each.
+float fit_symmetric(const float* x, int n) {
+  const float max = signed_absmax(x, n);
+  if (max == 0.0f) return 0.0f;
+  float best = max / -32.0f;
+  float best_err = symmetric_error(x, n, best);
+  for (int step = -10; step <= 10; ++step) {
+    const float iscale = -(32.0f + 0.1f * static_cast<float>(step)) / max;
+    double sq2 = 0, sqx = 0;
+    for (int i = 0; i < n; ++i) {
+      const double q = std::clamp(std::round(x[i] * iscale), -32.0f, 31.0f);
+      sq2 += q * q;
+      sqx += q * x[i];
+    }
+    if (sq2 <= 0) continue;
+    const auto scale = static_cast<float>(sqx / sq2);
+    const float err = symmetric_error(x, n, scale);
+    if (err < best_err) {
+      best = scale;
+      best_err = err;
+    }
+  }
+  return best;
+}
+
+// Q6_K: fits each of the 16 groups of 16, quantizes the group scales to int8 against
+// d = -(largest signed scale) / 128, then rounds every weight with the decoded scales. Layout as
+// in dequantize_block_q6_k.
+void quantize_block_q6_k(const float* x, uint8_t* b) {
+  std::array<float, 16> scales;
+  for (int g = 0; g < 16; ++g) scales[g] = fit_symmetric(x + 16 * g, 16);
+  const uint16_t d16 = fp32_to_fp16(signed_absmax(scales.data(), 16) / -128.0f);
+  const float d = fp16_to_fp32(d16);
+  std::memset(b, 0, kQ6_KBytes);
+  uint8_t* ql = b;
+  uint8_t* qh = b + kQK_K / 2;
+  auto* sc = reinterpret_cast<int8_t*>(b + kQK_K / 2 + kQK_K / 4);
+  store_u16(b + kQK_K / 2 + kQK_K / 4 + kQK_K / 16, d16);
+  for (int g = 0; g < 16; ++g) {
+    sc[g] = d == 0.0f ? int8_t{0}
+                      : static_cast<int8_t>(std::clamp(std::lround(scales[g] / d), -128L, 127L));
+  }
+  for (int e = 0; e < kQK_K; ++e) {
+    const int u = symmetric_q(x[e], d * static_cast<float>(sc[e / 16])) + 32;
+    const int h = e / 128, k = (e % 128) / 32, l = e % 32;
+    ql[64 * h + l + 32 * (k % 2)] |= static_cast<uint8_t>((u & 0x0F) << (4 * (k / 2)));
+    qh[32 * h + l] |= static_cast<uint8_t>((u >> 4) << (2 * k));
+  }
+}
+
+// Applies Block to each of a row's n / block_size blocks: dequantize_block_* (bytes to floats) or
+// quantize_block_* (floats to bytes), each side advancing by its own per-block stride.
+template <auto Block, typename In, typename Out>
+void for_each_block(const In* in, Out* out, int64_t n, const TensorTypeTraits& t) {
+  constexpr bool in_is_bytes = std::is_same_v<In, uint8_t>;
+  const auto bs = static_cast<size_t>(t.block_size);
+  const size_t in_stride = in_is_bytes ? t.type_size : bs;
+  const size_t out_stride = in_is_bytes ? bs : t.type_size;
+  for (size_t i = 0; i < static_cast<size_t>(n) / bs; ++i)
+    Block(in + i * in_stride, out + i * out_stride);
 }
 
 }  // namespace
@@ -262,28 +489,25 @@ uint16_t fp32_to_bf16(float f) {
 
 void dequantize_row(TensorType type, const void* src, float* dst, int64_t n) {
   assert(n >= 0 && n % traits(type).block_size == 0);
+  const auto* bytes = static_cast<const uint8_t*>(src);
   switch (type) {
     case TensorType::F32:
       std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
       return;
-    case TensorType::F16: {
-      const auto* s = static_cast<const uint8_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = load_f16(s + 2 * i);
+    case TensorType::F16:
+      for (int64_t i = 0; i < n; ++i) dst[i] = load_f16(bytes + 2 * i);
       return;
-    }
-    case TensorType::BF16: {
-      const auto* s = static_cast<const uint8_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_fp32(load_u16(s + 2 * i));
+    case TensorType::BF16:
+      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_fp32(load_u16(bytes + 2 * i));
       return;
-    }
     case TensorType::Q4_0:
-      return dequantize_blocks<dequantize_block_q4_0>(src, dst, n, kQK4_0, kQ4_0Bytes);
+      return for_each_block<dequantize_block_q4_0>(bytes, dst, n, kQ4_0);
     case TensorType::Q8_0:
-      return dequantize_blocks<dequantize_block_q8_0>(src, dst, n, kQK8_0, kQ8_0Bytes);
+      return for_each_block<dequantize_block_q8_0>(bytes, dst, n, kQ8_0);
     case TensorType::Q4_K:
-      return dequantize_blocks<dequantize_block_q4_k>(src, dst, n, kQK_K, kQ4_KBytes);
+      return for_each_block<dequantize_block_q4_k>(bytes, dst, n, kQ4_K);
     case TensorType::Q6_K:
-      return dequantize_blocks<dequantize_block_q6_k>(src, dst, n, kQK_K, kQ6_KBytes);
+      return for_each_block<dequantize_block_q6_k>(bytes, dst, n, kQ6_K);
   }
 }
 
@@ -300,9 +524,14 @@ void quantize_row(TensorType type, const float* src, void* dst, int64_t n) {
     case TensorType::BF16:
       for (int64_t i = 0; i < n; ++i) store_u16(out + 2 * i, fp32_to_bf16(src[i]));
       return;
-    default:
-      throw std::invalid_argument("quantize_row: not implemented yet for " +
-                                  std::string(traits(type).name));
+    case TensorType::Q4_0:
+      return for_each_block<quantize_block_q4_0>(src, out, n, kQ4_0);
+    case TensorType::Q8_0:
+      return for_each_block<quantize_block_q8_0>(src, out, n, kQ8_0);
+    case TensorType::Q4_K:
+      return for_each_block<quantize_block_q4_k>(src, out, n, kQ4_K);
+    case TensorType::Q6_K:
+      return for_each_block<quantize_block_q6_k>(src, out, n, kQ6_K);
   }
 }
 

@@ -17,6 +17,7 @@ import pathlib
 from importlib.metadata import version
 
 import numpy as np
+from gguf import GGML_QUANT_SIZES
 from gguf import GGMLQuantizationType as T
 from gguf.quants import dequantize, quantize
 
@@ -35,71 +36,77 @@ def random_scales(rng: np.random.Generator, n: int, lo: float, hi: float) -> np.
     return (mag * sign).astype(np.float16)
 
 
+def random_blocks(rng, qtype, scale_offsets, lo, hi, positive=False):
+    """Random quantized bytes whose f16 scale fields (at scale_offsets) hold sane finite scales."""
+    n, size = N_RANDOM_BLOCKS[qtype], GGML_QUANT_SIZES[qtype][1]
+    b = rng.integers(0, 256, (n, size), dtype=np.uint8)
+    for off in scale_offsets:
+        scales = random_scales(rng, n, lo, hi)
+        b[:, off:off + 2] = f16_bytes(np.abs(scales) if positive else scales).reshape(n, 2)
+    return b
+
+
+def edge_block(rng, qtype, *fields):
+    """One block built from (start, value) fields: a float is an f16 scale, an int a 16-bit
+    pattern, a list its bytes, and (stop, byte) or (stop, None) fills [start, stop) with that byte
+    or with random bytes. Everything else is zero."""
+    b = np.zeros(GGML_QUANT_SIZES[qtype][1], dtype=np.uint8)
+    for start, value in fields:
+        if isinstance(value, float):
+            b[start:start + 2] = f16_bytes([value])
+        elif isinstance(value, int):
+            b[start:start + 2] = np.array([value], dtype=np.uint16).view(np.uint8)
+        elif isinstance(value, list):
+            b[start:start + len(value)] = value
+        else:
+            stop, byte = value
+            b[start:stop] = rng.integers(0, 256, stop - start) if byte is None else byte
+    return b
+
+
 def blocks_q4_0(rng):
-    n = N_RANDOM_BLOCKS[T.Q4_0]
-    b = rng.integers(0, 256, (n, 18), dtype=np.uint8)
-    b[:, 0:2] = f16_bytes(random_scales(rng, n, 1e-4, 2.0)).reshape(n, 2)
-    edges = np.zeros((5, 18), dtype=np.uint8)
-    edges[0, 2:] = rng.integers(0, 256, 16)  # zero scale
-    edges[1, 0:2] = f16_bytes([-0.5])  # negative scale, all nibbles 15
-    edges[1, 2:] = 0xFF
-    edges[2, 0:2] = f16_bytes([0.25])  # all nibbles 0 (-8)
-    edges[3, 0:2] = f16_bytes([65504.0])  # largest f16 scale
-    edges[3, 2:] = 0x0F
-    edges[4, 0:2] = np.array([0x0001], dtype=np.uint16).view(np.uint8)  # subnormal scale
-    edges[4, 2:] = rng.integers(0, 256, 16)
-    return np.concatenate([b, edges])
+    return np.concatenate([
+        random_blocks(rng, T.Q4_0, [0], 1e-4, 2.0),
+        [edge_block(rng, T.Q4_0, (2, (18, None))),  # zero scale
+         edge_block(rng, T.Q4_0, (0, -0.5), (2, (18, 0xFF))),  # negative scale, nibbles 15
+         edge_block(rng, T.Q4_0, (0, 0.25)),  # all nibbles 0 (-8)
+         edge_block(rng, T.Q4_0, (0, 65504.0), (2, (18, 0x0F))),  # largest f16 scale
+         edge_block(rng, T.Q4_0, (0, 0x0001), (2, (18, None)))],  # subnormal scale
+    ])
 
 
 def blocks_q8_0(rng):
-    n = N_RANDOM_BLOCKS[T.Q8_0]
-    b = rng.integers(0, 256, (n, 34), dtype=np.uint8)
-    b[:, 0:2] = f16_bytes(random_scales(rng, n, 1e-5, 0.5)).reshape(n, 2)
-    edges = np.zeros((4, 34), dtype=np.uint8)
-    edges[0, 2:] = rng.integers(0, 256, 32)  # zero scale
-    edges[1, 0:2] = f16_bytes([-0.125])  # negative scale, extremes -128 and 127
-    edges[1, 2:18] = 0x80
-    edges[1, 18:] = 0x7F
-    edges[2, 0:2] = f16_bytes([65504.0])
-    edges[2, 2:] = 0x80
-    edges[3, 0:2] = np.array([0x83FF], dtype=np.uint16).view(np.uint8)  # negative subnormal
-    edges[3, 2:] = rng.integers(0, 256, 32)
-    return np.concatenate([b, edges])
+    return np.concatenate([
+        random_blocks(rng, T.Q8_0, [0], 1e-5, 0.5),
+        [edge_block(rng, T.Q8_0, (2, (34, None))),  # zero scale
+         edge_block(rng, T.Q8_0, (0, -0.125), (2, (18, 0x80)), (18, (34, 0x7F))),  # -128, 127
+         edge_block(rng, T.Q8_0, (0, 65504.0), (2, (34, 0x80))),
+         edge_block(rng, T.Q8_0, (0, 0x83FF), (2, (34, None)))],  # negative subnormal scale
+    ])
 
 
 def blocks_q4_k(rng):
-    n = N_RANDOM_BLOCKS[T.Q4_K]
-    b = rng.integers(0, 256, (n, 144), dtype=np.uint8)
-    b[:, 0:2] = f16_bytes(np.abs(random_scales(rng, n, 1e-4, 0.1))).reshape(n, 2)
-    b[:, 2:4] = f16_bytes(np.abs(random_scales(rng, n, 1e-4, 0.1))).reshape(n, 2)
-    edges = np.zeros((4, 144), dtype=np.uint8)
-    edges[0, 4:] = rng.integers(0, 256, 140)  # d = dmin = 0
-    edges[1, 0:2] = f16_bytes([0.01])  # all 6-bit scales/mins and nibbles at their maximum
-    edges[1, 2:4] = f16_bytes([0.02])
-    edges[1, 4:] = 0xFF
-    edges[2, 0:2] = f16_bytes([-0.03])  # negative d and dmin
-    edges[2, 2:4] = f16_bytes([-0.001])
-    edges[2, 4:] = rng.integers(0, 256, 140)
-    edges[3, 0:2] = f16_bytes([0.05])  # scales only in the high bits, nibbles 0
-    edges[3, 2:4] = f16_bytes([0.05])
-    edges[3, 4:16] = [0xC0] * 8 + [0xFF] * 4
-    return np.concatenate([b, edges])
+    return np.concatenate([
+        random_blocks(rng, T.Q4_K, [0, 2], 1e-4, 0.1, positive=True),
+        [edge_block(rng, T.Q4_K, (4, (144, None))),  # d = dmin = 0
+         # all 6-bit scales and mins and all nibbles at their maximum
+         edge_block(rng, T.Q4_K, (0, 0.01), (2, 0.02), (4, (144, 0xFF))),
+         edge_block(rng, T.Q4_K, (0, -0.03), (2, -0.001), (4, (144, None))),  # negative d, dmin
+         # scales only in the high bits, nibbles 0
+         edge_block(rng, T.Q4_K, (0, 0.05), (2, 0.05), (4, [0xC0] * 8 + [0xFF] * 4))],
+    ])
 
 
 def blocks_q6_k(rng):
-    n = N_RANDOM_BLOCKS[T.Q6_K]
-    b = rng.integers(0, 256, (n, 210), dtype=np.uint8)
-    b[:, 208:210] = f16_bytes(random_scales(rng, n, 1e-5, 0.01)).reshape(n, 2)
-    edges = np.zeros((3, 210), dtype=np.uint8)
-    edges[0, :208] = rng.integers(0, 256, 208)  # d = 0
-    edges[1, :192] = 0xFF  # q = 31 everywhere, scales -128 and 127
-    edges[1, 192:200] = 0x80
-    edges[1, 200:208] = 0x7F
-    edges[1, 208:210] = f16_bytes([0.002])
-    edges[2, :192] = 0x00  # q = -32 everywhere, negative d
-    edges[2, 192:208] = rng.integers(0, 256, 16)
-    edges[2, 208:210] = f16_bytes([-0.0007])
-    return np.concatenate([b, edges])
+    return np.concatenate([
+        random_blocks(rng, T.Q6_K, [208], 1e-5, 0.01),
+        [edge_block(rng, T.Q6_K, (0, (208, None))),  # d = 0
+         # q = 31 everywhere, scales -128 and 127
+         edge_block(rng, T.Q6_K, (0, (192, 0xFF)), (192, (200, 0x80)), (200, (208, 0x7F)),
+                    (208, 0.002)),
+         # q = -32 everywhere, negative d
+         edge_block(rng, T.Q6_K, (192, (208, None)), (208, -0.0007))],
+    ])
 
 
 def values_f16(rng):
@@ -114,6 +121,19 @@ def values_bf16(rng):
     special = [0x0000, 0x8000, 0x0001, 0x007F, 0x0080, 0x7F7F, 0x7F80, 0xFF80, 0x7FC0, 0x7F81,
                0xFFC1, 0x3F80, 0xBF80]
     return np.concatenate([bits, np.array(special, dtype=np.uint16)]).view(np.uint8)
+
+
+def conversion_inputs(rng):
+    mag = np.exp2(rng.uniform(-30.0, 20.0, 768)) * rng.choice([-1.0, 1.0], 768)
+    bits = rng.integers(0, 1 << 32, 256, dtype=np.uint64).astype(np.uint32)
+    bits = bits[(bits & 0x7F800000) != 0x7F800000]  # no NaN or infinity from random bits
+    f16_ties = 0x3F800000 | (np.arange(0, 1024, 8, dtype=np.uint32) << 13) | 0x1000  # half an ulp
+    bf16_ties = np.arange(0x3F800000, 0x3F900000, 0x8000, dtype=np.uint32) | 0x8000
+    special = np.array([0.0, -0.0, 1.0, 65504.0, 65519.0, 65520.0, 65536.0, -70000.0, 2.0**-24,
+                        2.0**-25, 3 * 2.0**-25, 2.0**-14 - 2.0**-25, 2.0**-26, 1e-45, 3.4e38,
+                        np.inf, -np.inf], dtype=np.float32)
+    return np.concatenate([mag.astype(np.float32), bits.view(np.float32),
+                           f16_ties.view(np.float32), bf16_ties.view(np.float32), special])
 
 
 def main():
@@ -143,6 +163,15 @@ def main():
         name = qtype.name.lower()
         (args.out / f"{name}_quant_in.f32").write_bytes(x.astype("<f4").tobytes())
         (args.out / f"{name}_quant.bin").write_bytes(q.tobytes())
+
+    # Rounding float32 to f16 (numpy's astype) and to bf16 (gguf, as ggml): random magnitudes
+    # across both formats' ranges, exact ties, overflow, subnormals, zeros, infinities; no NaN
+    # (NaN payloads are the implementation's choice, the tests check NaN stays NaN).
+    x = conversion_inputs(rng)
+    (args.out / "f32_conv_in.f32").write_bytes(x.astype("<f4").tobytes())
+    with np.errstate(over="ignore"):
+        (args.out / "f16_from_f32.bin").write_bytes(x.astype("<f2").tobytes())
+    (args.out / "bf16_from_f32.bin").write_bytes(quantize(x, T.BF16).tobytes())
 
     print(f"wrote {args.out} with gguf {version('gguf')}, numpy {np.__version__}")
 

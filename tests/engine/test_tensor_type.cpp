@@ -8,12 +8,14 @@
 #include <bit>
 #include <cctype>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "test_support.h"
@@ -154,6 +156,255 @@ TEST(TensorType, DequantizeF32IsACopy) {
   std::vector<float> y(x.size());
   dequantize_row(TensorType::F32, x.data(), y.data(), static_cast<int64_t>(x.size()));
   EXPECT_EQ(std::memcmp(x.data(), y.data(), x.size() * sizeof(float)), 0);
+}
+
+// ---- quantization ------------------------------------------------------------------------------
+
+// Quantizers whose algorithm is ggml's reference must reproduce gguf.quants.quantize's bytes.
+class ReferenceQuantizer : public testing::TestWithParam<TensorType> {};
+
+TEST_P(ReferenceQuantizer, MatchesGgufByteForByte) {
+  const TensorType type = GetParam();
+  const std::string name(traits(type).name);
+  const std::vector<float> x = read_floats(name + "_quant_in.f32");
+  const std::vector<uint8_t> expected = read_file(name + "_quant.bin");
+  ASSERT_FALSE(x.empty());
+  const auto n = static_cast<int64_t>(x.size());
+  ASSERT_EQ(expected.size(), row_size(type, n));
+  std::vector<uint8_t> out(expected.size() + 2, 0xA5);
+  quantize_row(type, x.data(), out.data() + 1, n);
+  EXPECT_EQ(out.front(), 0xA5);
+  EXPECT_EQ(out.back(), 0xA5);
+  for (size_t i = 0; i < expected.size(); ++i)
+    ASSERT_EQ(out[1 + i], expected[i])
+        << name << " byte " << i << " (block " << i / traits(type).type_size << ")";
+}
+
+INSTANTIATE_TEST_SUITE_P(Gguf, ReferenceQuantizer,
+                         testing::Values(TensorType::Q8_0, TensorType::Q4_0),
+                         [](const testing::TestParamInfo<TensorType>& param_info) {
+                           return std::string(traits(param_info.param).name);
+                         });
+
+struct RoundTripCase {
+  TensorType type;
+  double max_nmse;  // bound on the normalised MSE of Gaussian data
+  float max_err;    // bound on any element's error, relative to its block's largest |x|
+};
+
+class RoundTrip : public testing::TestWithParam<RoundTripCase> {};
+
+std::vector<float> gaussian(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+// dequantize(quantize(x)) with sentinels around both outputs; returns the decoded row.
+std::vector<float> round_trip(TensorType type, const std::vector<float>& x) {
+  const auto n = static_cast<int64_t>(x.size());
+  std::vector<uint8_t> q(row_size(type, n) + 2, 0x5A);
+  quantize_row(type, x.data(), q.data() + 1, n);
+  EXPECT_EQ(q.front(), 0x5A);
+  EXPECT_EQ(q.back(), 0x5A);
+  std::vector<float> y(x.size() + 2, -1234.5f);
+  dequantize_row(type, q.data() + 1, y.data() + 1, n);
+  EXPECT_EQ(y.front(), -1234.5f);
+  EXPECT_EQ(y.back(), -1234.5f);
+  return {y.begin() + 1, y.end() - 1};
+}
+
+double nmse(const std::vector<float>& x, const std::vector<float>& y) {
+  double err = 0, ref = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    err += (static_cast<double>(y[i]) - x[i]) * (static_cast<double>(y[i]) - x[i]);
+    ref += static_cast<double>(x[i]) * x[i];
+  }
+  return err / ref;
+}
+
+TEST_P(RoundTrip, GaussianErrorIsSmall) {
+  const RoundTripCase c = GetParam();
+  const int64_t bs = traits(c.type).block_size == 1 ? 256 : traits(c.type).block_size;
+  // Several scales, and odd block counts, so no block size or magnitude is special.
+  for (const auto& [n_blocks, scale] :
+       {std::pair{1, 1.0f}, std::pair{7, 0.02f}, std::pair{13, 30.0f}, std::pair{64, 1.0f}}) {
+    const std::vector<float> x =
+        gaussian(static_cast<size_t>(n_blocks * bs), static_cast<uint32_t>(n_blocks), scale);
+    const std::vector<float> y = round_trip(c.type, x);
+    for (float v : y) ASSERT_TRUE(std::isfinite(v)) << traits(c.type).name;
+    const double e = nmse(x, y);
+    EXPECT_LT(e, c.max_nmse) << traits(c.type).name << " " << n_blocks << " blocks, sigma "
+                             << scale;
+    RecordProperty(std::string(traits(c.type).name) + "_nmse_" + std::to_string(n_blocks),
+                   std::to_string(e));
+  }
+}
+
+TEST_P(RoundTrip, ZeroAndConstantBlocks) {
+  const TensorType type = GetParam().type;
+  const int64_t bs = traits(type).block_size;
+  std::vector<float> x(static_cast<size_t>(4 * bs), 0.0f);
+  for (float v : round_trip(type, x)) ASSERT_EQ(v, 0.0f) << traits(type).name;
+  // A constant block, a block with one spike, and sign flips.
+  for (int64_t i = 0; i < bs; ++i) {
+    x[static_cast<size_t>(i)] = 0.75f;
+    x[static_cast<size_t>(bs + i)] = i == 5 ? -3.0f : 0.0f;
+    x[static_cast<size_t>(2 * bs + i)] = i % 2 ? 1.0f : -1.0f;
+    x[static_cast<size_t>(3 * bs + i)] = -0.001f * static_cast<float>(i + 1);
+  }
+  const std::vector<float> y = round_trip(type, x);
+  for (size_t b = 0; b < 4; ++b) {
+    const auto first = x.begin() + static_cast<std::ptrdiff_t>(b * static_cast<size_t>(bs));
+    float amax = 0.0f;
+    for (auto it = first; it != first + bs; ++it) amax = std::max(amax, std::fabs(*it));
+    for (size_t i = b * static_cast<size_t>(bs); i < (b + 1) * static_cast<size_t>(bs); ++i) {
+      ASSERT_TRUE(std::isfinite(y[i]));
+      EXPECT_LE(std::fabs(y[i] - x[i]), GetParam().max_err * amax)
+          << traits(type).name << " block " << b << " element " << i << ": " << y[i] << " for "
+          << x[i];
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllTypes, RoundTrip,
+    // Measured: q8_0 3.2e-5, q4_0 8.1e-3, q4_K 5.0e-3, q6_K 2.9e-4. For q4_K the best possible
+    // 16-level affine grid per 32 Gaussian samples, searched by brute force, gives 4.8e-3 already.
+    // Q4_0's largest error is a whole step: the level opposite the block's extreme is missing.
+    testing::Values(RoundTripCase{TensorType::F32, 1e-30, 0.0f},
+                    RoundTripCase{TensorType::F16, 1e-7, 1e-3f},
+                    RoundTripCase{TensorType::BF16, 1e-5, 4e-3f},
+                    RoundTripCase{TensorType::Q8_0, 1e-4, 0.005f},
+                    RoundTripCase{TensorType::Q4_0, 0.01, 0.13f},
+                    RoundTripCase{TensorType::Q4_K, 0.0055, 0.07f},
+                    RoundTripCase{TensorType::Q6_K, 0.0005, 0.03f}),
+    [](const testing::TestParamInfo<RoundTripCase>& param_info) {
+      return std::string(traits(param_info.param.type).name);
+    });
+
+// ---- scalar conversions ------------------------------------------------------------------------
+
+uint16_t f16_bits(float f) {
+  return fp32_to_fp16(f);
+}
+uint32_t f32_bits(float f) {
+  return std::bit_cast<uint32_t>(f);
+}
+
+// Checks convert(x) for every x in f32_conv_in.f32 against the 16-bit patterns in `expected_file`.
+void check_conversion(uint16_t (*convert)(float), const std::string& expected_file) {
+  const std::vector<float> x = read_floats("f32_conv_in.f32");
+  const std::vector<uint8_t> expected = read_file(expected_file);
+  ASSERT_FALSE(x.empty());
+  ASSERT_EQ(expected.size(), 2 * x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    uint16_t want;
+    std::memcpy(&want, &expected[2 * i], 2);
+    ASSERT_EQ(convert(x[i]), want)
+        << expected_file << ": x = " << x[i] << " (0x" << std::hex << f32_bits(x[i]) << ")";
+  }
+}
+
+TEST(Fp16, ConvertsFromFloatLikeNumpy) {
+  check_conversion(fp32_to_fp16, "f16_from_f32.bin");
+}
+
+TEST(Fp16, EdgeCases) {
+  EXPECT_EQ(f16_bits(0.0f), 0x0000);
+  EXPECT_EQ(f16_bits(-0.0f), 0x8000);
+  EXPECT_EQ(f16_bits(1.0f), 0x3C00);
+  EXPECT_EQ(f16_bits(-2.0f), 0xC000);
+  EXPECT_EQ(f16_bits(65504.0f), 0x7BFF);    // largest finite
+  EXPECT_EQ(f16_bits(65519.996f), 0x7BFF);  // just below the tie with infinity
+  EXPECT_EQ(f16_bits(65520.0f), 0x7C00);    // tie rounds to even: infinity
+  EXPECT_EQ(f16_bits(1e10f), 0x7C00);
+  EXPECT_EQ(f16_bits(-1e10f), 0xFC00);
+  EXPECT_EQ(f16_bits(std::numeric_limits<float>::infinity()), 0x7C00);
+  EXPECT_EQ(f16_bits(-std::numeric_limits<float>::infinity()), 0xFC00);
+  EXPECT_EQ(f16_bits(0x1p-24f), 0x0001);             // smallest subnormal
+  EXPECT_EQ(f16_bits(0x1p-25f), 0x0000);             // tie between 0 and 1 ulp: even
+  EXPECT_EQ(f16_bits(0x1.000002p-25f), 0x0001);      // just above the tie
+  EXPECT_EQ(f16_bits(0x3p-25f), 0x0002);             // tie between 1 and 2: even
+  EXPECT_EQ(f16_bits(0x1p-14f - 0x1p-25f), 0x0400);  // rounds up into the normals
+  EXPECT_EQ(f16_bits(0x1p-14f - 0x1p-24f), 0x03FF);  // largest subnormal
+  EXPECT_EQ(f16_bits(1.0f + 0x1p-11f), 0x3C00);      // tie: even
+  EXPECT_EQ(f16_bits(1.0f + 0x3p-11f), 0x3C02);      // tie: even (up)
+  EXPECT_EQ(f16_bits(1e-30f), 0x0000);
+  EXPECT_EQ(f16_bits(-1e-30f), 0x8000);
+  EXPECT_EQ(f32_bits(fp16_to_fp32(0x0001)), f32_bits(0x1p-24f));
+  EXPECT_EQ(f32_bits(fp16_to_fp32(0x83FF)), f32_bits(-(0x1p-14f - 0x1p-24f)));
+  EXPECT_EQ(fp16_to_fp32(0x7C00), std::numeric_limits<float>::infinity());
+  EXPECT_EQ(fp16_to_fp32(0xFC00), -std::numeric_limits<float>::infinity());
+  EXPECT_EQ(f32_bits(fp16_to_fp32(0x8000)), 0x80000000u);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_TRUE(std::isnan(fp16_to_fp32(f16_bits(nan))));
+  EXPECT_TRUE(std::isnan(fp16_to_fp32(f16_bits(-nan))));
+  EXPECT_TRUE(std::isnan(fp16_to_fp32(f16_bits(std::numeric_limits<float>::signaling_NaN()))));
+  EXPECT_TRUE(std::isnan(fp16_to_fp32(0x7C01)));
+  EXPECT_TRUE(std::isnan(fp16_to_fp32(0xFE00)));
+}
+
+TEST(Fp16, EveryHalfRoundTrips) {
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const float f = fp16_to_fp32(static_cast<uint16_t>(h));
+    if (std::isnan(f)) {
+      ASSERT_EQ(h & 0x7C00u, 0x7C00u);
+      ASSERT_NE(h & 0x03FFu, 0u);
+      ASSERT_TRUE(std::isnan(fp16_to_fp32(fp32_to_fp16(f)))) << std::hex << h;
+    } else {
+      ASSERT_EQ(fp32_to_fp16(f), h) << std::hex << h;
+    }
+  }
+}
+
+#if defined(__FLT16_MAX__)
+// The compiler's _Float16 conversion is an independent, correctly rounded reference.
+TEST(Fp16, MatchesCompilerFloat16OnRandomBits) {
+  std::mt19937 rng(7);
+  for (int i = 0; i < 2'000'000; ++i) {
+    const float f = std::bit_cast<float>(static_cast<uint32_t>(rng()));
+    if (std::isnan(f)) continue;
+    const auto ref = std::bit_cast<uint16_t>(static_cast<_Float16>(f));
+    ASSERT_EQ(fp32_to_fp16(f), ref) << f << " (0x" << std::hex << f32_bits(f) << ")";
+  }
+}
+#endif
+
+TEST(Bf16, ConvertsFromFloatLikeGguf) {
+  check_conversion(fp32_to_bf16, "bf16_from_f32.bin");
+}
+
+TEST(Bf16, EdgeCases) {
+  EXPECT_EQ(fp32_to_bf16(1.0f), 0x3F80);
+  EXPECT_EQ(fp32_to_bf16(-0.0f), 0x8000);
+  EXPECT_EQ(fp32_to_bf16(1.0f + 0x1p-8f), 0x3F80);                     // tie: even
+  EXPECT_EQ(fp32_to_bf16(1.0f + 0x3p-8f), 0x3F82);                     // tie: even (up)
+  EXPECT_EQ(fp32_to_bf16(1.0f + 0x1.02p-8f), 0x3F81);                  // above the tie
+  EXPECT_EQ(fp32_to_bf16(std::numeric_limits<float>::max()), 0x7F80);  // rounds to infinity
+  EXPECT_EQ(fp32_to_bf16(std::numeric_limits<float>::infinity()), 0x7F80);
+  EXPECT_EQ(fp32_to_bf16(-std::numeric_limits<float>::infinity()), 0xFF80);
+  EXPECT_EQ(fp32_to_bf16(std::numeric_limits<float>::denorm_min()), 0x0000);
+  EXPECT_EQ(fp32_to_bf16(0x1p-133f), 0x0001);  // bf16 keeps float's subnormals
+  // NaN stays NaN, even one whose payload lies only in the bits that are dropped.
+  EXPECT_TRUE(std::isnan(bf16_to_fp32(fp32_to_bf16(std::bit_cast<float>(0x7F800001u)))));
+  EXPECT_TRUE(std::isnan(bf16_to_fp32(fp32_to_bf16(std::bit_cast<float>(0xFFFFFFFFu)))));
+  EXPECT_TRUE(std::isnan(bf16_to_fp32(fp32_to_bf16(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_EQ(f32_bits(bf16_to_fp32(0x3F80)), 0x3F800000u);
+  EXPECT_EQ(f32_bits(bf16_to_fp32(0xFF81)), 0xFF810000u);  // payload kept
+}
+
+TEST(Bf16, EveryBf16RoundTrips) {
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const float f = bf16_to_fp32(static_cast<uint16_t>(h));
+    ASSERT_EQ(f32_bits(f), h << 16);
+    if (std::isnan(f))
+      ASSERT_TRUE(std::isnan(bf16_to_fp32(fp32_to_bf16(f))));
+    else
+      ASSERT_EQ(fp32_to_bf16(f), h) << std::hex << h;
+  }
 }
 
 }  // namespace
