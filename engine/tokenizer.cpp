@@ -8,8 +8,13 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "agentrt/engine/error.h"
 #include "agentrt/engine/gguf.h"

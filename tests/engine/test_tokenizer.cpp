@@ -6,9 +6,12 @@
 #include <gtest/gtest.h>
 #include <sentencepiece_processor.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "agentrt/engine/error.h"
@@ -267,6 +270,25 @@ TEST_F(Llama2Tokenizer, ParseSpecialMapsControlText) {
   }
 }
 
+TEST_F(Llama2Tokenizer, ConcurrentEncodeAndDecode) {
+  const auto tok = Tokenizer::from_serialized_proto(build_sentencepiece_proto(vocab_));
+  const std::string text = long_text();
+  const std::vector<Token> expected = tok->encode(text, true, true);
+  const std::string expected_text = tok->decode(expected);  // without "<s>", "</s>"
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < mismatches.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        const auto ids = tok->encode(text, true, true);
+        if (ids != expected || tok->decode(ids) != expected_text) ++mismatches[t];
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(mismatches, std::vector<int>(mismatches.size(), 0));
+}
+
 // A small vocabulary with ChatML control tokens: every ASCII letter, "▁", a few merges.
 SentencepieceVocab chat_vocab() {
   SentencepieceVocab vocab;
@@ -366,6 +388,203 @@ TEST(Tokenizer, RejectsBadProtos) {
   SentencepieceVocab ragged = chat_vocab();
   ragged.scores.pop_back();
   EXPECT_THROW(build_sentencepiece_proto(ragged), std::invalid_argument);
+}
+
+// --- GGUF vocabularies -------------------------------------------------------------------------
+
+// A GGUF holding `vocab` the way llama.cpp's converters write it.
+GgufWriter vocab_gguf(const SentencepieceVocab& vocab) {
+  std::vector<GgufValue> tokens, scores, types;
+  for (size_t i = 0; i < vocab.pieces.size(); ++i) {
+    tokens.push_back(GgufValue::make_string(vocab.pieces[i]));
+    scores.push_back(GgufValue::make_f32(vocab.scores[i]));
+    types.push_back(GgufValue::make_i32(vocab.types[i]));
+  }
+  GgufWriter writer;
+  writer.set("general.architecture", GgufValue::make_string("llama"));
+  writer.set("tokenizer.ggml.model", GgufValue::make_string("llama"));
+  writer.set("tokenizer.ggml.tokens", GgufValue::make_array(GgufValueType::STRING, tokens));
+  writer.set("tokenizer.ggml.scores", GgufValue::make_array(GgufValueType::FLOAT32, scores));
+  writer.set("tokenizer.ggml.token_type", GgufValue::make_array(GgufValueType::INT32, types));
+  writer.set("tokenizer.ggml.unknown_token_id", GgufValue::make_u32(vocab.unk_id));
+  writer.set("tokenizer.ggml.bos_token_id", GgufValue::make_u32(vocab.bos_id));
+  writer.set("tokenizer.ggml.eos_token_id", GgufValue::make_u32(vocab.eos_id));
+  writer.set("tokenizer.ggml.padding_token_id", GgufValue::make_u32(0xFFFFFFFFu));
+  return writer;
+}
+
+// Writes `writer` to a file named after the running test; removes it when done.
+class TempGguf {
+ public:
+  explicit TempGguf(const GgufWriter& writer, std::string_view tag = "") {
+    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+    path_ = fs::path(testing::TempDir()) / (std::string(info->test_suite_name()) + "." +
+                                            info->name() + std::string(tag) + ".gguf");
+    writer.write(path_);
+  }
+  ~TempGguf() {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::unique_ptr<Tokenizer> load_gguf(const fs::path& path) {
+  return Tokenizer::from_gguf(*GgufFile::open(path));
+}
+
+TEST_F(Llama2Tokenizer, GgufVocabularyEncodesLikeTheOriginal) {
+  const TempGguf file(vocab_gguf(vocab_));
+  const auto tok = load_gguf(file.path());
+  expect_parity(*tok);
+  EXPECT_EQ(tok->bos(), 1);
+  EXPECT_EQ(tok->eos(), 2);
+  EXPECT_EQ(tok->unk(), 0);
+  EXPECT_TRUE(tok->is_control(2));
+  // The same proto as the one built straight from the pieces.
+  EXPECT_EQ(tok->serialized_proto(), build_sentencepiece_proto(vocab_));
+}
+
+// Only tokens (no scores, no types): types are inferred, and byte fallback still works.
+TEST(TokenizerGguf, TokensOnly) {
+  SentencepieceVocab vocab = chat_vocab();
+  GgufWriter writer;
+  std::vector<GgufValue> tokens;
+  for (const auto& piece : vocab.pieces) tokens.push_back(GgufValue::make_string(piece));
+  writer.set("tokenizer.ggml.model", GgufValue::make_string("llama"));
+  writer.set("tokenizer.ggml.tokens", GgufValue::make_array(GgufValueType::STRING, tokens));
+  const TempGguf file(writer);
+  const auto tok = load_gguf(file.path());
+  EXPECT_EQ(tok->n_vocab(), static_cast<int>(vocab.pieces.size()));
+  EXPECT_EQ(tok->bos(), 1);
+  EXPECT_EQ(tok->eos(), 2);
+  EXPECT_TRUE(tok->is_control(1));
+  EXPECT_FALSE(tok->is_control(3));  // no types: <|im_start|> is ordinary text
+  const std::string text = "user ü\n";
+  EXPECT_EQ(tok->decode(tok->encode(text, true)), text);
+}
+
+TEST(TokenizerGguf, AddSpacePrefixFalse) {
+  GgufWriter writer = vocab_gguf(chat_vocab());
+  writer.set("tokenizer.ggml.add_space_prefix", GgufValue::make_bool(false));
+  const TempGguf file(writer);
+  const auto tok = load_gguf(file.path());
+  EXPECT_EQ(tok->encode("user", false), (std::vector<Token>{tok->find_piece("user")}));
+  EXPECT_EQ(tok->decode(tok->encode(" user", false)), " user");
+}
+
+TEST(TokenizerGguf, ChatVocabularyParsesSpecials) {
+  const TempGguf file(vocab_gguf(chat_vocab()));
+  const auto tok = load_gguf(file.path());
+  const auto ids = tok->encode("<|im_start|>user\nHi<|im_end|>", false, true);
+  ASSERT_EQ(ids.size(), 5u);
+  EXPECT_EQ(ids[0], 3);
+  EXPECT_EQ(ids[1], tok->find_piece("user"));
+  EXPECT_EQ(ids[4], 4);
+}
+
+// Ids from the Python sentencepiece package, given a ModelProto built (by a separate Python
+// encoder) from the `gguf` package's reading of the same file.
+TEST(TokenizerGguf, Stories260K) {
+  AGENTRT_REQUIRE_SHARED(kStories);
+  const auto tok = load_gguf(test::shared_data() / kStories);
+  EXPECT_EQ(tok->n_vocab(), 512);
+  EXPECT_EQ(tok->bos(), 1);
+  EXPECT_EQ(tok->eos(), 2);
+  EXPECT_EQ(tok->unk(), 0);
+  EXPECT_TRUE(tok->is_control(1));
+  EXPECT_EQ(tok->piece(3), "<0x00>");
+  const struct {
+    std::string text;
+    std::vector<Token> ids;
+  } cases[] = {
+      {"Once upon a time, there was a little girl.",
+       {482, 82,  508, 499, 496, 482, 120, 488, 114, 508, 267, 482, 119,
+        108, 112, 496, 47,  482, 119, 500, 496, 502, 496, 269, 501, 118,
+        267, 482, 111, 108, 119, 119, 111, 496, 263, 108, 502, 111, 49}},
+      {"Hello world", {482, 75, 496, 111, 111, 114, 269, 114, 502, 111, 497}},
+      {"caf\xc3\xa9 \xf0\x9f\xa6\x99\n", {265, 501, 494, 198, 172, 482, 243, 162, 169, 156, 13}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    const auto ids = tok->encode(c.text, false);
+    EXPECT_EQ(ids, c.ids);
+    EXPECT_EQ(tok->decode(ids), c.text);
+    EXPECT_EQ(stream(*tok, ids), c.text);
+    const auto with_bos = tok->encode(c.text, true);
+    EXPECT_EQ(with_bos.front(), 1);
+    EXPECT_EQ(tok->decode(with_bos), c.text);
+  }
+}
+
+TEST(TokenizerGguf, MalformedVocabulariesAreModelErrors) {
+  const SentencepieceVocab good = chat_vocab();
+  const size_t n = good.pieces.size();
+  const auto strings = [](size_t count) {
+    std::vector<GgufValue> items;
+    for (size_t i = 0; i < count; ++i) items.push_back(GgufValue::make_string(std::to_string(i)));
+    return GgufValue::make_array(GgufValueType::STRING, items);
+  };
+  const auto floats = [](size_t count) {
+    return GgufValue::make_array(GgufValueType::FLOAT32,
+                                 std::vector<GgufValue>(count, GgufValue::make_f32(0)));
+  };
+  const auto ints = [](size_t count, int32_t v) {
+    return GgufValue::make_array(GgufValueType::INT32,
+                                 std::vector<GgufValue>(count, GgufValue::make_i32(v)));
+  };
+  SentencepieceVocab duplicate = good;
+  duplicate.pieces[10] = duplicate.pieces[11];
+
+  // The good vocabulary with one key replaced, or a file with nothing but that key.
+  const auto with = [&](const char* key, GgufValue value) {
+    GgufWriter writer = vocab_gguf(good);
+    writer.set(key, std::move(value));
+    return writer;
+  };
+  const auto only = [](const char* key, GgufValue value) {
+    GgufWriter writer;
+    writer.set(key, std::move(value));
+    return writer;
+  };
+
+  const struct {
+    const char* name;
+    GgufWriter writer;
+    const char* expected;  // a part of what()
+  } cases[] = {
+      {"wrong model name", with("tokenizer.ggml.model", GgufValue::make_string("gpt2")), "'gpt2'"},
+      {"no model name", only("tokenizer.ggml.tokens", strings(n)), "tokenizer.ggml.model"},
+      {"no tokens", only("tokenizer.ggml.model", GgufValue::make_string("llama")),
+       "tokenizer.ggml.tokens"},
+      {"empty tokens", with("tokenizer.ggml.tokens", strings(0)), "tokenizer.ggml.tokens is empty"},
+      {"tokens not strings", with("tokenizer.ggml.tokens", ints(n, 1)), "tokenizer.ggml.tokens"},
+      {"scores shorter", with("tokenizer.ggml.scores", floats(n - 1)), "tokenizer.ggml.scores has"},
+      {"scores not floats", with("tokenizer.ggml.scores", strings(n)),
+       "tokenizer.ggml.scores holds"},
+      {"types longer", with("tokenizer.ggml.token_type", ints(n + 1, 1)),
+       "tokenizer.ggml.token_type has"},
+      {"type out of range", with("tokenizer.ggml.token_type", ints(n, 9)),
+       "tokenizer.ggml.token_type[0] is 9"},
+      {"no unknown piece", with("tokenizer.ggml.token_type", ints(n, 1)), "sentencepiece"},
+      {"duplicate piece", vocab_gguf(duplicate), "sentencepiece"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const TempGguf file(c.writer, std::string(".") + std::to_string(&c - cases));
+    const auto gguf = GgufFile::open(file.path());
+    try {
+      Tokenizer::from_gguf(*gguf);
+      ADD_FAILURE() << "no ModelError";
+    } catch (const ModelError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(file.path().string()), std::string::npos) << what;
+      EXPECT_NE(what.find(c.expected), std::string::npos) << what;
+    }
+  }
 }
 
 }  // namespace
