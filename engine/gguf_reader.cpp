@@ -205,6 +205,12 @@ class GgufParser {
                  std::to_string(remaining()) + " remain");
   }
 
+  // For a count or length that the rest of the file cannot hold.
+  [[noreturn]] void fail_does_not_fit(const std::string& what) const {
+    file_.fail(what + " exceeds what the " + std::to_string(remaining()) +
+               " bytes left in the file can hold (truncated or corrupt file)");
+  }
+
   std::string where() const { return context_.empty() ? "" : " of " + context_; }
 
   template <typename T>
@@ -229,9 +235,8 @@ class GgufParser {
   std::string read_string(const char* what) {
     const uint64_t length = read<uint64_t>(what);
     if (length > remaining())
-      file_.fail("string length " + std::to_string(length) + " of " + what + where() +
-                 " at offset " + std::to_string(pos_ - 8) + " exceeds the " +
-                 std::to_string(remaining()) + " bytes left in the file");
+      fail_does_not_fit("string length " + std::to_string(length) + " of " + what + where() +
+                        " at offset " + std::to_string(pos_ - 8));
     std::string s(reinterpret_cast<const char*>(bytes_ + pos_), length);
     pos_ += length;
     return s;
@@ -270,6 +275,8 @@ void GgufParser::map(GgufFile& file) {
   if (ec || !std::filesystem::exists(status))
     file.fail("cannot open: " + (ec ? ec.message() : std::string("no such file")));
   if (std::filesystem::is_directory(status)) file.fail("is a directory, not a GGUF file");
+  // Checked before open(), which would block on a FIFO.
+  if (!std::filesystem::is_regular_file(status)) file.fail("not a regular file");
 
   FileDescriptor fd(::open(file.path_.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) file.fail("cannot open: " + errno_text(errno));
@@ -294,10 +301,8 @@ GgufArray GgufParser::read_array(int depth) {
   // Checked before reserving, so a hostile count cannot make us allocate.
   const uint64_t min_size = min_encoded_size(array.element_type);
   if (count > remaining() / min_size)
-    file_.fail("array count " + std::to_string(count) + " of " +
-               std::string(gguf_value_type_name(array.element_type)) + where() +
-               " exceeds what the " + std::to_string(remaining()) +
-               " bytes left in the file can hold");
+    fail_does_not_fit("array count " + std::to_string(count) + " of " +
+                      std::string(gguf_value_type_name(array.element_type)) + where());
   array.items.reserve(count);
   for (uint64_t i = 0; i < count; ++i) array.items.push_back(read_value(array.element_type, depth));
   return array;
@@ -368,11 +373,9 @@ void GgufParser::read_header() {
   n_tensors_ = read<uint64_t>("tensor count");
   n_kv_ = read<uint64_t>("metadata count");
   if (n_tensors_ > remaining() / kMinTensorInfoBytes)
-    file_.fail("tensor count " + std::to_string(n_tensors_) + " exceeds what the " +
-               std::to_string(remaining()) + " bytes left in the file can hold");
+    fail_does_not_fit("tensor count " + std::to_string(n_tensors_));
   if (n_kv_ > remaining() / kMinKvBytes)
-    file_.fail("metadata count " + std::to_string(n_kv_) + " exceeds what the " +
-               std::to_string(remaining()) + " bytes left in the file can hold");
+    fail_does_not_fit("metadata count " + std::to_string(n_kv_));
 }
 
 void GgufParser::read_metadata() {

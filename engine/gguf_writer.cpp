@@ -150,11 +150,16 @@ void GgufWriter::add_tensor(std::string name, std::vector<int64_t> ne, TensorTyp
                             std::span<const uint8_t> data) {
   if (ne.empty() || ne.size() > 4)
     throw std::invalid_argument("GgufWriter: tensor '" + name + "' needs 1 to 4 dimensions");
-  int64_t rows = 1;
+  // The same bound the reader enforces keeps the products below from overflowing.
+  constexpr int64_t kMaxElements = int64_t{1} << 48;
+  int64_t n_elements = 1;
   for (int64_t d : ne) {
-    if (d < 1) throw std::invalid_argument("GgufWriter: tensor '" + name + "' has a dimension < 1");
+    if (d < 1 || d > kMaxElements || n_elements > kMaxElements / d)
+      throw std::invalid_argument("GgufWriter: tensor '" + name + "' has a dimension < 1 or " +
+                                  "too many elements");
+    n_elements *= d;
   }
-  for (size_t i = 1; i < ne.size(); ++i) rows *= ne[i];
+  const int64_t rows = n_elements / ne[0];
   if (ne[0] % traits(type).block_size != 0)
     throw std::invalid_argument("GgufWriter: tensor '" + name + "' row length is not a multiple " +
                                 "of the block size of " + std::string(traits(type).name));

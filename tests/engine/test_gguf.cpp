@@ -365,6 +365,8 @@ TEST_F(GgufTest, WriterRefusesInconsistentInput) {
   EXPECT_THROW(w.add_tensor("t", {4}, TensorType::F32, pattern(15, 0)), std::invalid_argument);
   EXPECT_THROW(w.add_tensor("t", {}, TensorType::F32, {}), std::invalid_argument);
   EXPECT_THROW(w.add_tensor("t", {4, 0}, TensorType::F32, {}), std::invalid_argument);
+  EXPECT_THROW(w.add_tensor("t", {int64_t{1} << 40, int64_t{1} << 40}, TensorType::F32, {}),
+               std::invalid_argument);
   EXPECT_THROW(w.add_tensor("t", {33}, TensorType::Q8_0, pattern(34, 0)), std::invalid_argument);
   w.add_tensor("t", {4}, TensorType::F32, pattern(16, 0));
   EXPECT_THROW(w.add_tensor("t", {4}, TensorType::F32, pattern(16, 0)), std::invalid_argument);
@@ -642,6 +644,10 @@ TEST_F(GgufTest, EveryTruncationFails) {
         open_error(std::vector<uint8_t>(full.begin(), full.begin() + static_cast<long>(n)), &path);
     ASSERT_FALSE(what.empty()) << "a " << n << "-byte prefix opened";
     EXPECT_EQ(what.rfind(path.string() + ": ", 0), 0u) << what;
+    EXPECT_TRUE(what.find("truncated") != std::string::npos ||
+                what.find("past end of file") != std::string::npos ||
+                what.find("file is empty") != std::string::npos)
+        << what;
   }
 }
 
