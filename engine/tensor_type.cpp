@@ -136,21 +136,18 @@ void dequantize_block_q6_k(const uint8_t* b, float* dst) {
   const auto* sc = reinterpret_cast<const int8_t*>(b + kQK_K / 2 + kQK_K / 4);
   const float d = load_f16(b + kQK_K / 2 + kQK_K / 4 + kQK_K / 16);
   for (int h = 0; h < 2; ++h) {
-    const uint8_t* l4 = ql + 64 * h;
-    const uint8_t* h2 = qh + 32 * h;
-    float* y = dst + 128 * h;
-    std::array<float, 8> ds;
-    for (int i = 0; i < 8; ++i) ds[i] = d * static_cast<float>(sc[8 * h + i]);
-    for (int l = 0; l < 32; ++l) {
-      const int is = l / 16;
-      const int q0 = ((l4[l] & 0x0F) | (((h2[l] >> 0) & 3) << 4)) - 32;
-      const int q1 = ((l4[l + 32] & 0x0F) | (((h2[l] >> 2) & 3) << 4)) - 32;
-      const int q2 = ((l4[l] >> 4) | (((h2[l] >> 4) & 3) << 4)) - 32;
-      const int q3 = ((l4[l + 32] >> 4) | (((h2[l] >> 6) & 3) << 4)) - 32;
-      y[l] = ds[is + 0] * static_cast<float>(q0);
-      y[l + 32] = ds[is + 2] * static_cast<float>(q1);
-      y[l + 64] = ds[is + 4] * static_cast<float>(q2);
-      y[l + 96] = ds[is + 6] * static_cast<float>(q3);
+    for (int k = 0; k < 4; ++k) {
+      const uint8_t* low = ql + 64 * h + 32 * (k % 2);
+      const int low_shift = 4 * (k / 2), high_shift = 2 * k;
+      for (int g = 0; g < 2; ++g) {  // groups of 16 sharing one scale
+        const float ds = d * static_cast<float>(sc[8 * h + 2 * k + g]);
+        float* y = dst + 128 * h + 32 * k + 16 * g;
+        for (int l = 16 * g; l < 16 * g + 16; ++l) {
+          const int q =
+              ((low[l] >> low_shift) & 0x0F) | (((qh[32 * h + l] >> high_shift) & 3) << 4);
+          y[l - 16 * g] = ds * static_cast<float>(q - 32);
+        }
+      }
     }
   }
 }
@@ -386,6 +383,20 @@ void for_each_block(const In* in, Out* out, int64_t n, const TensorTypeTraits& t
     Block(in + i * in_stride, out + i * out_stride);
 }
 
+// dst[0..n) = Convert of the n 16-bit values at src. Copying through a local chunk tells the
+// compiler that the bytes and dst do not alias, so the conversion loop vectorizes.
+template <float (*Convert)(uint16_t)>
+void convert_halves(const uint8_t* src, float* dst, int64_t n) {
+  constexpr int64_t kChunk = 64;
+  std::array<uint16_t, kChunk> h;
+  int64_t i = 0;
+  for (; i + kChunk <= n; i += kChunk) {
+    std::memcpy(h.data(), src + 2 * i, sizeof h);
+    for (int64_t j = 0; j < kChunk; ++j) dst[i + j] = Convert(h[static_cast<size_t>(j)]);
+  }
+  for (; i < n; ++i) dst[i] = Convert(load_u16(src + 2 * i));
+}
+
 }  // namespace
 
 // ---- type table -------------------------------------------------------------------------------
@@ -442,15 +453,17 @@ size_t row_size(TensorType type, int64_t n) {
 
 // ---- scalar conversions -----------------------------------------------------------------------
 
+// Both candidates are computed and one selected, without branches, so that row loops vectorize.
 float fp16_to_fp32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t exp = (h >> 10) & 0x1Fu;
-  const uint32_t mant = h & 0x3FFu;
-  if (exp == 0x1F)  // inf, or NaN with its payload (and signalling bit) kept, as numpy does
-    return std::bit_cast<float>(sign | 0x7F800000u | (mant << 13));
-  if (exp != 0) return std::bit_cast<float>(sign | ((exp + (127 - 15)) << 23) | (mant << 13));
-  // Zero or subnormal: mant * 2^-24, exact in float.
-  return std::bit_cast<float>(sign | std::bit_cast<uint32_t>(static_cast<float>(mant) * 0x1p-24f));
+  const uint32_t bits = h & 0x7FFFu;  // exponent and mantissa
+  const uint32_t exp = bits >> 10;
+  // Normal: rebias the exponent by 127 - 15. Inf/NaN: all-ones exponent, payload (and the
+  // signalling bit) kept, as numpy does.
+  const uint32_t wide = (bits << 13) + (exp == 0x1F ? 0x70000000u : 0x38000000u);
+  // Zero or subnormal: mantissa * 2^-24, exact in float.
+  const uint32_t small = std::bit_cast<uint32_t>(static_cast<float>(bits) * 0x1p-24f);
+  return std::bit_cast<float>(sign | (exp == 0 ? small : wide));
 }
 
 uint16_t fp32_to_fp16(float f) {
@@ -495,11 +508,9 @@ void dequantize_row(TensorType type, const void* src, float* dst, int64_t n) {
       std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
       return;
     case TensorType::F16:
-      for (int64_t i = 0; i < n; ++i) dst[i] = load_f16(bytes + 2 * i);
-      return;
+      return convert_halves<fp16_to_fp32>(bytes, dst, n);
     case TensorType::BF16:
-      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_fp32(load_u16(bytes + 2 * i));
-      return;
+      return convert_halves<bf16_to_fp32>(bytes, dst, n);
     case TensorType::Q4_0:
       return for_each_block<dequantize_block_q4_0>(bytes, dst, n, kQ4_0);
     case TensorType::Q8_0:
