@@ -27,7 +27,6 @@ namespace agentrt::engine {
 namespace {
 
 constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as a little-endian u32
-constexpr uint64_t kDefaultAlignment = 32;
 constexpr int kMaxArrayDepth = 8;
 constexpr uint32_t kMaxDims = 4;
 // No real tensor comes near this; it keeps every size computation far from overflow.
@@ -38,45 +37,36 @@ constexpr uint64_t kMaxElements = uint64_t{1} << 48;
 constexpr uint64_t kMinKvBytes = 8 + 4 + 1;
 constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;
 
-bool is_integer_type(GgufValueType type) {
-  switch (type) {
-    case GgufValueType::UINT8:
-    case GgufValueType::INT8:
-    case GgufValueType::UINT16:
-    case GgufValueType::INT16:
-    case GgufValueType::UINT32:
-    case GgufValueType::INT32:
-    case GgufValueType::UINT64:
-    case GgufValueType::INT64:
-      return true;
-    default:
-      return false;
-  }
-}
+// Indexed by GgufValueType. min_size is the fewest bytes one value takes in the file (the exact
+// size of a number), used to cap array counts by the bytes that are left.
+struct ValueTypeInfo {
+  std::string_view name;
+  uint64_t min_size;
+  bool is_integer;
+  bool is_signed;
+};
+constexpr std::array<ValueTypeInfo, 13> kValueTypes = {{
+    {"uint8", 1, true, false},
+    {"int8", 1, true, true},
+    {"uint16", 2, true, false},
+    {"int16", 2, true, true},
+    {"uint32", 4, true, false},
+    {"int32", 4, true, true},
+    {"float32", 4, false, false},
+    {"bool", 1, false, false},
+    {"string", 8, false, false},
+    {"array", 4 + 8, false, false},
+    {"uint64", 8, true, false},
+    {"int64", 8, true, true},
+    {"float64", 8, false, false},
+}};
 
-// Bytes that one element of `type` takes at least; 0 for an unknown type.
-uint64_t min_encoded_size(GgufValueType type) {
-  switch (type) {
-    case GgufValueType::UINT8:
-    case GgufValueType::INT8:
-    case GgufValueType::BOOL:
-      return 1;
-    case GgufValueType::UINT16:
-    case GgufValueType::INT16:
-      return 2;
-    case GgufValueType::UINT32:
-    case GgufValueType::INT32:
-    case GgufValueType::FLOAT32:
-      return 4;
-    case GgufValueType::UINT64:
-    case GgufValueType::INT64:
-    case GgufValueType::FLOAT64:
-    case GgufValueType::STRING:
-      return 8;
-    case GgufValueType::ARRAY:
-      return 4 + 8;
-  }
-  return 0;
+// min_size 0 marks a type id that GGUF does not define.
+constexpr ValueTypeInfo kUnknownValueType{"unknown", 0, false, false};
+
+const ValueTypeInfo& value_type_info(GgufValueType type) {
+  const auto index = static_cast<uint32_t>(type);
+  return index < kValueTypes.size() ? kValueTypes[index] : kUnknownValueType;
 }
 
 std::string type_mismatch(std::string_view context, std::string_view expected,
@@ -107,35 +97,7 @@ std::string errno_text(int error) {
 }  // namespace
 
 std::string_view gguf_value_type_name(GgufValueType type) {
-  switch (type) {
-    case GgufValueType::UINT8:
-      return "uint8";
-    case GgufValueType::INT8:
-      return "int8";
-    case GgufValueType::UINT16:
-      return "uint16";
-    case GgufValueType::INT16:
-      return "int16";
-    case GgufValueType::UINT32:
-      return "uint32";
-    case GgufValueType::INT32:
-      return "int32";
-    case GgufValueType::FLOAT32:
-      return "float32";
-    case GgufValueType::BOOL:
-      return "bool";
-    case GgufValueType::STRING:
-      return "string";
-    case GgufValueType::ARRAY:
-      return "array";
-    case GgufValueType::UINT64:
-      return "uint64";
-    case GgufValueType::INT64:
-      return "int64";
-    case GgufValueType::FLOAT64:
-      return "float64";
-  }
-  return "unknown";
+  return value_type_info(type).name;
 }
 
 // ---- GgufValue conversions -------------------------------------------------------------------
@@ -245,7 +207,7 @@ class GgufParser {
   GgufValueType read_value_type(const char* what) {
     const uint32_t raw = read<uint32_t>(what);
     const auto type = static_cast<GgufValueType>(raw);
-    if (min_encoded_size(type) == 0)
+    if (value_type_info(type).min_size == 0)
       file_.fail("unknown value type " + std::to_string(raw) + where());
     return type;
   }
@@ -299,7 +261,7 @@ GgufArray GgufParser::read_array(int depth) {
   array.element_type = read_value_type("array element type");
   const uint64_t count = read<uint64_t>("array count");
   // Checked before reserving, so a hostile count cannot make us allocate.
-  const uint64_t min_size = min_encoded_size(array.element_type);
+  const uint64_t min_size = value_type_info(array.element_type).min_size;
   if (count > remaining() / min_size)
     fail_does_not_fit("array count " + std::to_string(count) + " of " +
                       std::string(gguf_value_type_name(array.element_type)) + where());
@@ -311,31 +273,22 @@ GgufArray GgufParser::read_array(int depth) {
 GgufValue GgufParser::read_value(GgufValueType type, int depth) {
   GgufValue v;
   v.type = type;
+  const ValueTypeInfo& info = value_type_info(type);
+  if (info.is_integer) {
+    const uint64_t width = info.min_size;
+    need(width, "integer value");
+    uint64_t bits = 0;
+    for (uint64_t i = 0; i < width; ++i) bits |= uint64_t{bytes_[pos_ + i]} << (8 * i);
+    pos_ += width;
+    if (info.is_signed) {
+      const uint64_t shift = 64 - 8 * width;  // sign-extends through the arithmetic shift
+      v.value = static_cast<int64_t>(bits << shift) >> shift;
+    } else {
+      v.value = bits;
+    }
+    return v;
+  }
   switch (type) {
-    case GgufValueType::UINT8:
-      v.value = uint64_t{read<uint8_t>("uint8 value")};
-      break;
-    case GgufValueType::INT8:
-      v.value = int64_t{read<int8_t>("int8 value")};
-      break;
-    case GgufValueType::UINT16:
-      v.value = uint64_t{read<uint16_t>("uint16 value")};
-      break;
-    case GgufValueType::INT16:
-      v.value = int64_t{read<int16_t>("int16 value")};
-      break;
-    case GgufValueType::UINT32:
-      v.value = uint64_t{read<uint32_t>("uint32 value")};
-      break;
-    case GgufValueType::INT32:
-      v.value = int64_t{read<int32_t>("int32 value")};
-      break;
-    case GgufValueType::UINT64:
-      v.value = read<uint64_t>("uint64 value");
-      break;
-    case GgufValueType::INT64:
-      v.value = read<int64_t>("int64 value");
-      break;
     case GgufValueType::FLOAT32:
       v.value = double{read<float>("float32 value")};
       break;
@@ -354,6 +307,8 @@ GgufValue GgufParser::read_value(GgufValueType type, int depth) {
     case GgufValueType::ARRAY:
       v.value = read_array(depth + 1);
       break;
+    default:
+      break;  // the integers, above
   }
   return v;
 }
@@ -395,7 +350,7 @@ void GgufParser::read_metadata() {
 void GgufParser::read_alignment() {
   const GgufValue* value = file_.find("general.alignment");
   if (!value) return;
-  if (!is_integer_type(value->type))
+  if (!value_type_info(value->type).is_integer)
     file_.fail("general.alignment must be an integer, found " +
                std::string(gguf_value_type_name(value->type)));
   // The parser stores unsigned integers as uint64_t and signed ones as int64_t.
