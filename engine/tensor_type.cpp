@@ -14,7 +14,6 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 
 namespace agentrt::engine {
 namespace {
@@ -371,22 +370,32 @@ void quantize_block_q6_k(const float* x, uint8_t* b) {
   }
 }
 
-// Applies Block to each of a row's n / block_size blocks: dequantize_block_* (bytes to floats) or
-// quantize_block_* (floats to bytes), each side advancing by its own per-block stride.
-template <auto Block, typename In, typename Out>
-void for_each_block(const In* in, Out* out, int64_t n, const TensorTypeTraits& t) {
-  constexpr bool in_is_bytes = std::is_same_v<In, uint8_t>;
-  const auto bs = static_cast<size_t>(t.block_size);
-  const size_t in_stride = in_is_bytes ? t.type_size : bs;
-  const size_t out_stride = in_is_bytes ? bs : t.type_size;
-  for (size_t i = 0; i < static_cast<size_t>(n) / bs; ++i)
-    Block(in + i * in_stride, out + i * out_stride);
+// ---- whole rows, and the type table ------------------------------------------------------------
+
+template <void (*Block)(const uint8_t*, float*), const TensorTypeTraits& T>
+void dequantize_blocks(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n / T.block_size; ++i)
+    Block(src + static_cast<size_t>(i) * T.type_size, dst + i * T.block_size);
+}
+
+template <void (*Block)(const float*, uint8_t*), const TensorTypeTraits& T>
+void quantize_blocks(const float* src, uint8_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n / T.block_size; ++i)
+    Block(src + i * T.block_size, dst + static_cast<size_t>(i) * T.type_size);
+}
+
+void copy_f32_from_bytes(const uint8_t* src, float* dst, int64_t n) {
+  std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+}
+
+void copy_f32_to_bytes(const float* src, uint8_t* dst, int64_t n) {
+  std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
 }
 
 // dst[0..n) = Convert of the n 16-bit values at src. Copying through a local chunk tells the
 // compiler that the bytes and dst do not alias, so the conversion loop vectorizes.
 template <float (*Convert)(uint16_t)>
-void convert_halves(const uint8_t* src, float* dst, int64_t n) {
+void decode_halves(const uint8_t* src, float* dst, int64_t n) {
   constexpr int64_t kChunk = 64;
   std::array<uint16_t, kChunk> h;
   int64_t i = 0;
@@ -397,23 +406,53 @@ void convert_halves(const uint8_t* src, float* dst, int64_t n) {
   for (; i < n; ++i) dst[i] = Convert(load_u16(src + 2 * i));
 }
 
+template <uint16_t (*Convert)(float)>
+void encode_halves(const float* src, uint8_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) store_u16(dst + 2 * i, Convert(src[i]));
+}
+
+// The type table: every supported type with its block layout and row codecs (the counterpart of
+// ggml's type_traits).
+struct SupportedType {
+  TensorType type;
+  const TensorTypeTraits& traits;
+  void (*dequantize)(const uint8_t* src, float* dst, int64_t n);
+  void (*quantize)(const float* src, uint8_t* dst, int64_t n);
+};
+
+constexpr std::array<SupportedType, 7> kSupportedTypes = {{
+    {TensorType::F32, kF32, copy_f32_from_bytes, copy_f32_to_bytes},
+    {TensorType::F16, kF16, decode_halves<fp16_to_fp32>, encode_halves<fp32_to_fp16>},
+    {TensorType::Q4_0, kQ4_0, dequantize_blocks<dequantize_block_q4_0, kQ4_0>,
+     quantize_blocks<quantize_block_q4_0, kQ4_0>},
+    {TensorType::Q8_0, kQ8_0, dequantize_blocks<dequantize_block_q8_0, kQ8_0>,
+     quantize_blocks<quantize_block_q8_0, kQ8_0>},
+    {TensorType::Q4_K, kQ4_K, dequantize_blocks<dequantize_block_q4_k, kQ4_K>,
+     quantize_blocks<quantize_block_q4_k, kQ4_K>},
+    {TensorType::Q6_K, kQ6_K, dequantize_blocks<dequantize_block_q6_k, kQ6_K>,
+     quantize_blocks<quantize_block_q6_k, kQ6_K>},
+    {TensorType::BF16, kBF16, decode_halves<bf16_to_fp32>, encode_halves<fp32_to_bf16>},
+}};
+
+const SupportedType* find_supported(uint32_t ggml_type) {
+  for (const SupportedType& t : kSupportedTypes)
+    if (static_cast<uint32_t>(t.type) == ggml_type) return &t;
+  return nullptr;
+}
+
+// The entry of a TensorType; only a value cast from outside the enumerators is missing.
+const SupportedType& supported(TensorType type) {
+  if (const SupportedType* t = find_supported(static_cast<uint32_t>(type))) return *t;
+  throw std::invalid_argument("unknown tensor type " + std::to_string(static_cast<uint32_t>(type)));
+}
+
 }  // namespace
 
-// ---- type table -------------------------------------------------------------------------------
+// ---- type lookups ------------------------------------------------------------------------------
 
 std::optional<TensorType> tensor_type_from_id(uint32_t ggml_type) {
-  switch (ggml_type) {
-    case static_cast<uint32_t>(TensorType::F32):
-    case static_cast<uint32_t>(TensorType::F16):
-    case static_cast<uint32_t>(TensorType::Q4_0):
-    case static_cast<uint32_t>(TensorType::Q8_0):
-    case static_cast<uint32_t>(TensorType::Q4_K):
-    case static_cast<uint32_t>(TensorType::Q6_K):
-    case static_cast<uint32_t>(TensorType::BF16):
-      return static_cast<TensorType>(ggml_type);
-    default:
-      return std::nullopt;
-  }
+  if (const SupportedType* t = find_supported(ggml_type)) return t->type;
+  return std::nullopt;
 }
 
 std::string tensor_type_name(uint32_t ggml_type) {
@@ -423,23 +462,7 @@ std::string tensor_type_name(uint32_t ggml_type) {
 }
 
 const TensorTypeTraits& traits(TensorType type) {
-  switch (type) {
-    case TensorType::F32:
-      return kF32;
-    case TensorType::F16:
-      return kF16;
-    case TensorType::Q4_0:
-      return kQ4_0;
-    case TensorType::Q8_0:
-      return kQ8_0;
-    case TensorType::Q4_K:
-      return kQ4_K;
-    case TensorType::Q6_K:
-      return kQ6_K;
-    case TensorType::BF16:
-      return kBF16;
-  }
-  throw std::invalid_argument("unknown tensor type " + std::to_string(static_cast<uint32_t>(type)));
+  return supported(type).traits;
 }
 
 size_t row_size(TensorType type, int64_t n) {
@@ -470,7 +493,7 @@ uint16_t fp32_to_fp16(float f) {
   const uint32_t x = std::bit_cast<uint32_t>(f);
   const auto sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
   const uint32_t ax = x & 0x7FFFFFFFu;
-  if (ax > 0x7F800000u)  // NaN: keep it quiet and keep the payload's top bits
+  if (ax > 0x7F800000u)  // NaN: made quiet, with the top bits of its payload
     return static_cast<uint16_t>(sign | 0x7E00u | ((ax >> 13) & 0x3FFu));
   if (ax >= 0x477FF000u)  // 65520 and above round (ties to even) to infinity
     return static_cast<uint16_t>(sign | 0x7C00u);
@@ -501,49 +524,15 @@ uint16_t fp32_to_bf16(float f) {
 // ---- rows -------------------------------------------------------------------------------------
 
 void dequantize_row(TensorType type, const void* src, float* dst, int64_t n) {
-  assert(n >= 0 && n % traits(type).block_size == 0);
-  const auto* bytes = static_cast<const uint8_t*>(src);
-  switch (type) {
-    case TensorType::F32:
-      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
-      return;
-    case TensorType::F16:
-      return convert_halves<fp16_to_fp32>(bytes, dst, n);
-    case TensorType::BF16:
-      return convert_halves<bf16_to_fp32>(bytes, dst, n);
-    case TensorType::Q4_0:
-      return for_each_block<dequantize_block_q4_0>(bytes, dst, n, kQ4_0);
-    case TensorType::Q8_0:
-      return for_each_block<dequantize_block_q8_0>(bytes, dst, n, kQ8_0);
-    case TensorType::Q4_K:
-      return for_each_block<dequantize_block_q4_k>(bytes, dst, n, kQ4_K);
-    case TensorType::Q6_K:
-      return for_each_block<dequantize_block_q6_k>(bytes, dst, n, kQ6_K);
-  }
+  const SupportedType& t = supported(type);
+  assert(n >= 0 && n % t.traits.block_size == 0);
+  t.dequantize(static_cast<const uint8_t*>(src), dst, n);
 }
 
 void quantize_row(TensorType type, const float* src, void* dst, int64_t n) {
-  assert(n >= 0 && n % traits(type).block_size == 0);
-  auto* out = static_cast<uint8_t*>(dst);
-  switch (type) {
-    case TensorType::F32:
-      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
-      return;
-    case TensorType::F16:
-      for (int64_t i = 0; i < n; ++i) store_u16(out + 2 * i, fp32_to_fp16(src[i]));
-      return;
-    case TensorType::BF16:
-      for (int64_t i = 0; i < n; ++i) store_u16(out + 2 * i, fp32_to_bf16(src[i]));
-      return;
-    case TensorType::Q4_0:
-      return for_each_block<quantize_block_q4_0>(src, out, n, kQ4_0);
-    case TensorType::Q8_0:
-      return for_each_block<quantize_block_q8_0>(src, out, n, kQ8_0);
-    case TensorType::Q4_K:
-      return for_each_block<quantize_block_q4_k>(src, out, n, kQ4_K);
-    case TensorType::Q6_K:
-      return for_each_block<quantize_block_q6_k>(src, out, n, kQ6_K);
-  }
+  const SupportedType& t = supported(type);
+  assert(n >= 0 && n % t.traits.block_size == 0);
+  t.quantize(src, static_cast<uint8_t*>(dst), n);
 }
 
 }  // namespace agentrt::engine

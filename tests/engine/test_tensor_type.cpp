@@ -269,27 +269,24 @@ TEST_P(RoundTrip, ZeroAndConstantBlocks) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllTypes, RoundTrip,
-    // Measured: q8_0 3.2e-5, q4_0 8.1e-3, q4_K 5.0e-3, q6_K 2.9e-4. For q4_K the best possible
-    // 16-level affine grid per 32 Gaussian samples, searched by brute force, gives 4.8e-3 already.
-    // Q4_0's largest error is a whole step: the level opposite the block's extreme is missing.
-    testing::Values(RoundTripCase{TensorType::F32, 1e-30, 0.0f},
-                    RoundTripCase{TensorType::F16, 1e-7, 1e-3f},
-                    RoundTripCase{TensorType::BF16, 1e-5, 4e-3f},
-                    RoundTripCase{TensorType::Q8_0, 1e-4, 0.005f},
-                    RoundTripCase{TensorType::Q4_0, 0.01, 0.13f},
-                    RoundTripCase{TensorType::Q4_K, 0.0055, 0.07f},
-                    RoundTripCase{TensorType::Q6_K, 0.0005, 0.03f}),
-    [](const testing::TestParamInfo<RoundTripCase>& param_info) {
-      return std::string(traits(param_info.param.type).name);
-    });
+INSTANTIATE_TEST_SUITE_P(AllTypes, RoundTrip,
+                         // Measured at most: q8_0 3.2e-5, q4_0 8.1e-3, q4_K 5.0e-3, q6_K 2.9e-4.
+                         // For q4_K the best possible 16-level affine grid per 32 Gaussian samples,
+                         // searched by brute force, gives 4.8e-3 already. Q4_0's largest error is a
+                         // whole step: the level opposite the block's extreme is missing.
+                         testing::Values(RoundTripCase{TensorType::F32, 1e-30, 0.0f},
+                                         RoundTripCase{TensorType::F16, 1e-7, 1e-3f},
+                                         RoundTripCase{TensorType::BF16, 1e-5, 4e-3f},
+                                         RoundTripCase{TensorType::Q8_0, 1e-4, 0.005f},
+                                         RoundTripCase{TensorType::Q4_0, 0.01, 0.13f},
+                                         RoundTripCase{TensorType::Q4_K, 0.0055, 0.07f},
+                                         RoundTripCase{TensorType::Q6_K, 0.0005, 0.03f}),
+                         [](const testing::TestParamInfo<RoundTripCase>& param_info) {
+                           return std::string(traits(param_info.param.type).name);
+                         });
 
 // ---- scalar conversions ------------------------------------------------------------------------
 
-uint16_t f16_bits(float f) {
-  return fp32_to_fp16(f);
-}
 uint32_t f32_bits(float f) {
   return std::bit_cast<uint32_t>(f);
 }
@@ -313,36 +310,36 @@ TEST(Fp16, ConvertsFromFloatLikeNumpy) {
 }
 
 TEST(Fp16, EdgeCases) {
-  EXPECT_EQ(f16_bits(0.0f), 0x0000);
-  EXPECT_EQ(f16_bits(-0.0f), 0x8000);
-  EXPECT_EQ(f16_bits(1.0f), 0x3C00);
-  EXPECT_EQ(f16_bits(-2.0f), 0xC000);
-  EXPECT_EQ(f16_bits(65504.0f), 0x7BFF);    // largest finite
-  EXPECT_EQ(f16_bits(65519.996f), 0x7BFF);  // just below the tie with infinity
-  EXPECT_EQ(f16_bits(65520.0f), 0x7C00);    // tie rounds to even: infinity
-  EXPECT_EQ(f16_bits(1e10f), 0x7C00);
-  EXPECT_EQ(f16_bits(-1e10f), 0xFC00);
-  EXPECT_EQ(f16_bits(std::numeric_limits<float>::infinity()), 0x7C00);
-  EXPECT_EQ(f16_bits(-std::numeric_limits<float>::infinity()), 0xFC00);
-  EXPECT_EQ(f16_bits(0x1p-24f), 0x0001);             // smallest subnormal
-  EXPECT_EQ(f16_bits(0x1p-25f), 0x0000);             // tie between 0 and 1 ulp: even
-  EXPECT_EQ(f16_bits(0x1.000002p-25f), 0x0001);      // just above the tie
-  EXPECT_EQ(f16_bits(0x3p-25f), 0x0002);             // tie between 1 and 2: even
-  EXPECT_EQ(f16_bits(0x1p-14f - 0x1p-25f), 0x0400);  // rounds up into the normals
-  EXPECT_EQ(f16_bits(0x1p-14f - 0x1p-24f), 0x03FF);  // largest subnormal
-  EXPECT_EQ(f16_bits(1.0f + 0x1p-11f), 0x3C00);      // tie: even
-  EXPECT_EQ(f16_bits(1.0f + 0x3p-11f), 0x3C02);      // tie: even (up)
-  EXPECT_EQ(f16_bits(1e-30f), 0x0000);
-  EXPECT_EQ(f16_bits(-1e-30f), 0x8000);
+  EXPECT_EQ(fp32_to_fp16(0.0f), 0x0000);
+  EXPECT_EQ(fp32_to_fp16(-0.0f), 0x8000);
+  EXPECT_EQ(fp32_to_fp16(1.0f), 0x3C00);
+  EXPECT_EQ(fp32_to_fp16(-2.0f), 0xC000);
+  EXPECT_EQ(fp32_to_fp16(65504.0f), 0x7BFF);    // largest finite
+  EXPECT_EQ(fp32_to_fp16(65519.996f), 0x7BFF);  // just below the tie with infinity
+  EXPECT_EQ(fp32_to_fp16(65520.0f), 0x7C00);    // tie rounds to even: infinity
+  EXPECT_EQ(fp32_to_fp16(1e10f), 0x7C00);
+  EXPECT_EQ(fp32_to_fp16(-1e10f), 0xFC00);
+  EXPECT_EQ(fp32_to_fp16(std::numeric_limits<float>::infinity()), 0x7C00);
+  EXPECT_EQ(fp32_to_fp16(-std::numeric_limits<float>::infinity()), 0xFC00);
+  EXPECT_EQ(fp32_to_fp16(0x1p-24f), 0x0001);             // smallest subnormal
+  EXPECT_EQ(fp32_to_fp16(0x1p-25f), 0x0000);             // tie between 0 and 1 ulp: even
+  EXPECT_EQ(fp32_to_fp16(0x1.000002p-25f), 0x0001);      // just above the tie
+  EXPECT_EQ(fp32_to_fp16(0x3p-25f), 0x0002);             // tie between 1 and 2: even
+  EXPECT_EQ(fp32_to_fp16(0x1p-14f - 0x1p-25f), 0x0400);  // rounds up into the normals
+  EXPECT_EQ(fp32_to_fp16(0x1p-14f - 0x1p-24f), 0x03FF);  // largest subnormal
+  EXPECT_EQ(fp32_to_fp16(1.0f + 0x1p-11f), 0x3C00);      // tie: even
+  EXPECT_EQ(fp32_to_fp16(1.0f + 0x3p-11f), 0x3C02);      // tie: even (up)
+  EXPECT_EQ(fp32_to_fp16(1e-30f), 0x0000);
+  EXPECT_EQ(fp32_to_fp16(-1e-30f), 0x8000);
   EXPECT_EQ(f32_bits(fp16_to_fp32(0x0001)), f32_bits(0x1p-24f));
   EXPECT_EQ(f32_bits(fp16_to_fp32(0x83FF)), f32_bits(-(0x1p-14f - 0x1p-24f)));
   EXPECT_EQ(fp16_to_fp32(0x7C00), std::numeric_limits<float>::infinity());
   EXPECT_EQ(fp16_to_fp32(0xFC00), -std::numeric_limits<float>::infinity());
   EXPECT_EQ(f32_bits(fp16_to_fp32(0x8000)), 0x80000000u);
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  EXPECT_TRUE(std::isnan(fp16_to_fp32(f16_bits(nan))));
-  EXPECT_TRUE(std::isnan(fp16_to_fp32(f16_bits(-nan))));
-  EXPECT_TRUE(std::isnan(fp16_to_fp32(f16_bits(std::numeric_limits<float>::signaling_NaN()))));
+  EXPECT_TRUE(std::isnan(fp16_to_fp32(fp32_to_fp16(nan))));
+  EXPECT_TRUE(std::isnan(fp16_to_fp32(fp32_to_fp16(-nan))));
+  EXPECT_TRUE(std::isnan(fp16_to_fp32(fp32_to_fp16(std::numeric_limits<float>::signaling_NaN()))));
   EXPECT_TRUE(std::isnan(fp16_to_fp32(0x7C01)));
   EXPECT_TRUE(std::isnan(fp16_to_fp32(0xFE00)));
 }
