@@ -255,7 +255,7 @@ void GgufParser::map(GgufFile& file) {
 }
 
 GgufArray GgufParser::read_array(int depth) {
-  if (depth >= kMaxArrayDepth)
+  if (depth > kMaxArrayDepth)
     file_.fail("arrays nested deeper than " + std::to_string(kMaxArrayDepth) + " levels" + where());
   GgufArray array;
   array.element_type = read_value_type("array element type");
