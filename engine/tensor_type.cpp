@@ -471,7 +471,11 @@ size_t row_size(TensorType type, int64_t n) {
     throw std::invalid_argument("row of " + std::to_string(n) +
                                 " elements is not a whole number of " + std::string(t.name) +
                                 " blocks of " + std::to_string(t.block_size));
-  return static_cast<size_t>(n / t.block_size) * t.type_size;
+  const auto n_blocks = static_cast<size_t>(n / t.block_size);
+  if (n_blocks > std::numeric_limits<size_t>::max() / t.type_size)
+    throw std::invalid_argument("row of " + std::to_string(n) + " " + std::string(t.name) +
+                                " elements does not fit in memory");
+  return n_blocks * t.type_size;
 }
 
 // ---- scalar conversions -----------------------------------------------------------------------

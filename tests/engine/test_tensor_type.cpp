@@ -105,6 +105,17 @@ TEST(TensorType, RowSize) {
   EXPECT_THROW(row_size(TensorType::Q4_0, 33), std::invalid_argument);
   EXPECT_THROW(row_size(TensorType::Q4_K, 128), std::invalid_argument);
   EXPECT_THROW(row_size(TensorType::F32, -1), std::invalid_argument);
+  EXPECT_THROW(row_size(TensorType::F32, std::numeric_limits<int64_t>::max()),
+               std::invalid_argument);
+}
+
+TEST(TensorType, ValueOutsideTheEnumIsRefused) {
+  const auto bogus = static_cast<TensorType>(3);  // q4_1: a ggml type agentrt does not support
+  EXPECT_THROW(traits(bogus), std::invalid_argument);
+  EXPECT_THROW(row_size(bogus, 32), std::invalid_argument);
+  float out[32];
+  const uint8_t in[20] = {};
+  EXPECT_THROW(dequantize_row(bogus, in, out, 32), std::invalid_argument);
 }
 
 // ---- dequantization against gguf.quants.dequantize ---------------------------------------------
