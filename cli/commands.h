@@ -17,5 +17,6 @@ struct ExitCode {
 };
 
 void add_generate_commands(CLI::App& app);  // generate, inspect, bench
+void add_tools_commands(CLI::App& app);     // tools, tool
 
 }  // namespace agentrt::cli

@@ -260,6 +260,7 @@ class Parser {
       }
       out.push_back(parse_value());
       skip_blank_lines();
+      if (eof()) fail("unterminated array");
       if (peek() == ',') {
         advance();
       } else if (peek() != ']') {
@@ -318,7 +319,9 @@ class Parser {
     if (is_float) {
       double d = 0;
       auto [ptr, ec] = std::from_chars(begin, end, d);
-      if (ec != std::errc() || ptr != end) fail("invalid value \"" + token + "\"");
+      if (ec != std::errc() || ptr != end) {
+        fail("invalid value \"" + token + "\" (strings need quotes)");
+      }
       return d;
     }
     int64_t v = 0;

@@ -58,7 +58,7 @@ struct CallOptions {
   // 0 means the dispatcher's default; a smaller deadline is honoured, a larger one too.
   std::chrono::milliseconds deadline{0};
   // Cancels the call when requested; the caller returns promptly with a "cancelled" failure.
-  std::stop_token stop;
+  std::stop_token stop = {};
 };
 
 class Dispatcher {
@@ -86,9 +86,9 @@ class Dispatcher {
   struct Pool;
   struct Pending;
   std::shared_ptr<Pending> start(const CallRequest& request,
-                                 std::chrono::steady_clock::time_point deadline);
+                                 std::chrono::steady_clock::time_point deadline,
+                                 std::chrono::milliseconds budget);
   ToolResult finish(Pending& pending, const std::stop_token& stop);
-  ToolResult cap_output(ToolResult result) const;
 
   const Registry& registry_;
   DispatcherOptions options_;

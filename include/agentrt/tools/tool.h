@@ -17,15 +17,15 @@
 namespace agentrt::tools {
 
 struct ToolSpec {
-  std::string name;         // [a-z][a-z0-9_]*, unique in a registry
-  std::string description;  // one sentence, shown to the model
+  std::string name;                                      // [a-z][a-z0-9_]*, unique in a registry
+  std::string description;                               // one sentence, shown to the model
   nlohmann::json parameters = nlohmann::json::object();  // JSON Schema of the arguments object
 };
 
 struct ToolResult {
   bool ok = true;
-  std::string text;      // what the model sees (the error message when !ok)
-  nlohmann::json data;   // structured result for programs (null when there is none)
+  std::string text;        // what the model sees (the error message when !ok)
+  nlohmann::json data;     // structured result for programs (null when there is none)
   bool truncated = false;  // text was cut to the output cap
 
   static ToolResult success(std::string text, nlohmann::json data = nullptr) {
@@ -35,6 +35,11 @@ struct ToolResult {
     return ToolResult{false, std::move(message), nullptr, false};
   }
 };
+
+// {"ok", "text", "data", "truncated"}: how results leave the process (CLI --json, HTTP).
+inline void to_json(nlohmann::json& j, const ToolResult& r) {
+  j = nlohmann::json{{"ok", r.ok}, {"text", r.text}, {"data", r.data}, {"truncated", r.truncated}};
+}
 
 // What a running call can see of its surroundings. Borrowed for the duration of invoke().
 class ToolContext {

@@ -1,0 +1,33 @@
+// Options every command that touches tools shares: --config FILE, --set key=value (repeatable),
+// --plugin PATH (repeatable), and how they turn into a Config and a frozen Registry.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "agentrt/tools/config.h"
+#include "agentrt/tools/registry.h"
+
+namespace agentrt::cli {
+
+struct ToolOptions {
+  std::string config_file;
+  std::vector<std::string> sets;
+  std::vector<std::string> plugins;
+};
+
+// Adds --config, --set and --plugin to COMMAND, writing into OPTIONS (which must outlive parsing).
+void add_tool_options(CLI::App& command, ToolOptions& options);
+
+// The config file (when given) overlaid with every --set, in order. Throws tools::ConfigError.
+tools::Config load_config(const ToolOptions& options);
+
+// The built-in plugins plus every --plugin, frozen. Throws tools::RegistryError,
+// tools::PluginError or tools::ConfigError (start-up failures: main() reports them, exit 2).
+std::unique_ptr<tools::Registry> load_tools(const ToolOptions& options,
+                                            const tools::Config& config);
+
+}  // namespace agentrt::cli

@@ -1,0 +1,163 @@
+// Runs the built `agentrt` binary: `tools --json` and `tool` output and exit codes.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+extern char** environ;
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+struct RunResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs agentrt with ARGS (no shell, so JSON needs no quoting), capturing stdout and stderr.
+RunResult agentrt(std::vector<std::string> args) {
+  static int counter = 0;
+  fs::path base = fs::temp_directory_path() /
+                  ("agentrt_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  std::string out_path = base.string() + ".out";
+  std::string err_path = base.string() + ".err";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  args.insert(args.begin(), AGENTRT_CLI);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  RunResult run;
+  if (posix_spawn(&pid, AGENTRT_CLI, &actions, nullptr, argv.data(), environ) == 0) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    run.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  run.out = slurp(out_path);
+  run.err = slurp(err_path);
+  fs::remove(out_path);
+  fs::remove(err_path);
+  return run;
+}
+
+bool contains(const std::string& s, const std::string& needle) {
+  return s.find(needle) != std::string::npos;
+}
+
+TEST(CliTools, ListsToolsAsJson) {
+  RunResult run = agentrt({"tools", "--json", "--plugin", AGENTRT_EXAMPLE_PLUGIN});
+  ASSERT_EQ(run.code, 0) << run.err;
+  json tools = json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(tools.is_array()) << run.out;
+  bool found = false;
+  for (const auto& t : tools) {
+    ASSERT_TRUE(t.contains("name") && t.contains("description") && t.contains("parameters"));
+    if (t.at("name") == "convert") {
+      found = true;
+      EXPECT_EQ(t.at("parameters").at("type"), "object");
+    }
+  }
+  EXPECT_TRUE(found) << run.out;
+}
+
+TEST(CliTools, ListsToolsAsText) {
+  RunResult run = agentrt({"tools", "--plugin", AGENTRT_EXAMPLE_PLUGIN});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_TRUE(contains(run.out, "convert: Converts a value")) << run.out;
+  EXPECT_TRUE(contains(run.out, "value (number, required)")) << run.out;
+}
+
+TEST(CliTools, InvokesATool) {
+  RunResult run = agentrt({"tool", "--plugin", AGENTRT_EXAMPLE_PLUGIN, "convert",
+                           R"({"value":1,"from":"mi","to":"km"})"});
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.out, "1 mi = 1.609344 km\n");
+  EXPECT_EQ(run.err, "");
+}
+
+TEST(CliTools, InvokesAToolWithJsonOutput) {
+  RunResult run = agentrt({"tool", "convert", R"({"value":0,"from":"C","to":"K"})", "--json",
+                           "--plugin", AGENTRT_EXAMPLE_PLUGIN});
+  ASSERT_EQ(run.code, 0) << run.err;
+  json result = json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(result.is_object()) << run.out;
+  EXPECT_EQ(result.at("ok"), true);
+  EXPECT_EQ(result.at("truncated"), false);
+  EXPECT_DOUBLE_EQ(result.at("data").at("value").get<double>(), 273.15);
+}
+
+TEST(CliTools, ToolErrorExitsOne) {
+  RunResult run = agentrt({"tool", "--plugin", AGENTRT_EXAMPLE_PLUGIN, "convert",
+                           R"({"value":1,"from":"kg","to":"km"})"});
+  EXPECT_EQ(run.code, 1);
+  EXPECT_EQ(run.out, "");
+  EXPECT_TRUE(contains(run.err, "cannot convert kg (mass) to km (length)")) << run.err;
+}
+
+TEST(CliTools, BadUsageExitsTwo) {
+  RunResult bad_json =
+      agentrt({"tool", "--plugin", AGENTRT_EXAMPLE_PLUGIN, "convert", "{value: 1"});
+  EXPECT_EQ(bad_json.code, 2);
+  EXPECT_TRUE(contains(bad_json.err, "invalid JSON arguments")) << bad_json.err;
+
+  RunResult not_object = agentrt({"tool", "--plugin", AGENTRT_EXAMPLE_PLUGIN, "convert", "[1]"});
+  EXPECT_EQ(not_object.code, 2);
+
+  RunResult schema =
+      agentrt({"tool", "--plugin", AGENTRT_EXAMPLE_PLUGIN, "convert", R"({"value":"1"})"});
+  EXPECT_EQ(schema.code, 2);
+  EXPECT_TRUE(contains(schema.err, "arguments.value: expected number, got string")) << schema.err;
+
+  RunResult unknown = agentrt({"tool", "--plugin", AGENTRT_EXAMPLE_PLUGIN, "no_such_tool", "{}"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_TRUE(contains(unknown.err, "unknown tool \"no_such_tool\"; available tools:"))
+      << unknown.err;
+  EXPECT_TRUE(contains(unknown.err, "convert")) << unknown.err;
+
+  RunResult missing_plugin = agentrt({"tools", "--plugin", "/nonexistent/x.so"});
+  EXPECT_EQ(missing_plugin.code, 2);
+  EXPECT_TRUE(contains(missing_plugin.err, "/nonexistent/x.so")) << missing_plugin.err;
+
+  RunResult bad_set = agentrt({"tools", "--set", "nonsense"});
+  EXPECT_EQ(bad_set.code, 2);
+  EXPECT_TRUE(contains(bad_set.err, "expected section.key=value")) << bad_set.err;
+}
+
+TEST(CliTools, RepeatedSetOptionsAllApply) {
+  RunResult run = agentrt({"tool", "--set", "tools.deadline_ms=5000", "--set",
+                           "tools.max_output_bytes=5", "--plugin", AGENTRT_EXAMPLE_PLUGIN,
+                           "convert", R"({"value":1,"from":"mi","to":"km"})", "--json"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  json result = json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(result.is_object()) << run.out;
+  EXPECT_EQ(result.at("truncated"), true);
+  EXPECT_TRUE(contains(result.at("text").get<std::string>(), "output truncated")) << run.out;
+}
+
+}  // namespace
