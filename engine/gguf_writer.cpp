@@ -1,6 +1,7 @@
 // GGUF v3 writer and the GgufValue constructors. The layout it produces is the one
 // gguf_reader.cpp documents; every integer is written little-endian, byte by byte.
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <fstream>
 #include <stdexcept>
@@ -36,6 +37,14 @@ namespace {
 constexpr uint64_t kDefaultAlignment = 32;
 constexpr uint32_t kVersion = 3;
 
+// Bytes of an integer value type, indexed by GgufValueType; 0 for the other types.
+constexpr std::array<size_t, 13> kIntegerWidths = {1, 1, 2, 2, 4, 4, 0, 0, 0, 0, 8, 8, 0};
+
+size_t integer_width(GgufValueType type) {
+  const auto index = static_cast<uint32_t>(type);
+  return index < kIntegerWidths.size() ? kIntegerWidths[index] : 0;
+}
+
 class ByteSink {
  public:
   explicit ByteSink(std::vector<uint8_t>& out) : out_(out) {}
@@ -54,19 +63,8 @@ class ByteSink {
   }
 
   void put_value(const GgufValue& v) {
+    if (const size_t width = integer_width(v.type)) return put_uint(integer_bits(v), width);
     switch (v.type) {
-      case GgufValueType::UINT8:
-      case GgufValueType::INT8:
-        return put_uint(integer_bits(v), 1);
-      case GgufValueType::UINT16:
-      case GgufValueType::INT16:
-        return put_uint(integer_bits(v), 2);
-      case GgufValueType::UINT32:
-      case GgufValueType::INT32:
-        return put_uint(integer_bits(v), 4);
-      case GgufValueType::UINT64:
-      case GgufValueType::INT64:
-        return put_uint(integer_bits(v), 8);
       case GgufValueType::FLOAT32:
         return put_u32(std::bit_cast<uint32_t>(static_cast<float>(number(v))));
       case GgufValueType::FLOAT64:
@@ -84,6 +82,9 @@ class ByteSink {
       case GgufValueType::ARRAY: {
         const auto* a = std::get_if<GgufArray>(&v.value);
         if (!a) mismatch(v);
+        if (gguf_value_type_name(a->element_type) == "unknown")
+          throw std::invalid_argument("GgufWriter: unknown array element type " +
+                                      std::to_string(static_cast<uint32_t>(a->element_type)));
         put_u32(static_cast<uint32_t>(a->element_type));
         put_u64(a->items.size());
         for (const GgufValue& item : a->items) {
@@ -95,6 +96,8 @@ class ByteSink {
         }
         return;
       }
+      default:
+        break;
     }
     throw std::invalid_argument("GgufWriter: unknown value type " +
                                 std::to_string(static_cast<uint32_t>(v.type)));

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -173,16 +172,19 @@ class GgufTest : public ::testing::Test {
     return path;
   }
 
-  // The ModelError message that opening `bytes` gives, or "" when it opens.
-  std::string open_error(const std::vector<uint8_t>& bytes, fs::path* path_out = nullptr) {
-    const fs::path path = write_file(bytes);
-    if (path_out) *path_out = path;
+  // The ModelError message that opening `path` gives, or "" when it opens.
+  static std::string open_error(const fs::path& path) {
     try {
       GgufFile::open(path);
     } catch (const ModelError& e) {
       return e.what();
     }
     return "";
+  }
+  std::string open_error(const std::vector<uint8_t>& bytes, fs::path* path_out = nullptr) {
+    const fs::path path = write_file(bytes);
+    if (path_out) *path_out = path;
+    return open_error(path);
   }
 
   fs::path dir_;
@@ -380,6 +382,9 @@ TEST_F(GgufTest, WriterRefusesInconsistentInput) {
   GgufWriter mismatched;
   mismatched.set("a", make(VT::STRING, uint64_t{1}));
   EXPECT_THROW(mismatched.bytes(), std::invalid_argument);
+  GgufWriter unknown;
+  unknown.set("a", GgufValue::make_array(static_cast<VT>(99), {}));
+  EXPECT_THROW(unknown.bytes(), std::invalid_argument);
   EXPECT_THROW(GgufWriter(48).bytes(), std::invalid_argument);
   EXPECT_THROW(GgufWriter().write(dir_ / "no_such_dir" / "x.gguf"), std::runtime_error);
 }
@@ -684,21 +689,12 @@ TEST_F(GgufTest, ByteCorruptionsNeverCrash) {
 }
 
 TEST_F(GgufTest, MissingEmptyAndDirectoryPathsFailClearly) {
-  const auto message = [](const fs::path& p) {
-    try {
-      GgufFile::open(p);
-    } catch (const ModelError& e) {
-      return std::string(e.what());
-    }
-    return std::string();
-  };
   const fs::path missing = dir_ / "absent.gguf";
-  EXPECT_NE(message(missing).find(missing.string() + ": cannot open"), std::string::npos)
-      << message(missing);
+  EXPECT_EQ(open_error(missing).rfind(missing.string() + ": cannot open", 0), 0u)
+      << open_error(missing);
   const fs::path empty = write_file({}, "empty.gguf");
-  EXPECT_NE(message(empty).find(empty.string() + ": file is empty"), std::string::npos)
-      << message(empty);
-  EXPECT_NE(message(dir_).find("is a directory"), std::string::npos) << message(dir_);
+  EXPECT_EQ(open_error(empty), empty.string() + ": file is empty, not a GGUF file");
+  EXPECT_EQ(open_error(dir_), dir_.string() + ": is a directory, not a GGUF file");
 }
 
 // ---- Allocation bounds -----------------------------------------------------------------------
