@@ -81,6 +81,7 @@ struct GenerateArgs {
   int ctx = 0;
   bool json = false;
   bool no_eos = false;
+  std::string dump_logits;  // raw float32 logits after the prompt, for parity checks
 };
 
 void run_generate(const GenerateArgs& args) {
@@ -98,6 +99,14 @@ void run_generate(const GenerateArgs& args) {
                              " tokens) does not fit the context of " +
                              std::to_string(session.n_ctx()) + " tokens");
   const engine::SessionCounters prefill = session.last_counters();
+  if (!args.dump_logits.empty()) {
+    const auto logits = session.logits();
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(args.dump_logits.c_str(), "wb"),
+                                                      &std::fclose);
+    if (!f || std::fwrite(logits.data(), sizeof(float), logits.size(), f.get()) != logits.size() ||
+        std::fflush(f.get()) != 0)
+      throw std::runtime_error(args.dump_logits + ": cannot write logits");
+  }
 
   engine::Sampler sampler(args.sampling);
   engine::GenerateOptions options;
@@ -353,6 +362,8 @@ void add_generate_commands(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   gen->add_flag("--ignore-eos", gen_args->no_eos, "Keep generating after EOS");
   gen->add_flag("--json", gen_args->json, "Print token ids, text and timings as JSON");
+  gen->add_option("--dump-logits", gen_args->dump_logits,
+                  "Write the logits after the prompt (float32, n_vocab) to this file");
   gen->callback([gen_args] { run_generate(*gen_args); });
 
   auto inspect_path = std::make_shared<std::string>();
