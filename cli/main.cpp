@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "agentrt 0.1.0");
   agentrt::cli::add_generate_commands(app);
   agentrt::cli::add_tools_commands(app);
+  agentrt::cli::add_index_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
