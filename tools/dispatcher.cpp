@@ -5,6 +5,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <unordered_set>
 
@@ -14,6 +15,8 @@ namespace agentrt::tools {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr int kMaxArgumentDepth = 64;
 
 std::string quote(const std::string& s) {
   std::string out;
@@ -62,6 +65,17 @@ void sanitize_utf8(std::string& s) {
     }
   }
   s = std::move(out);
+}
+
+// True when V nests deeper than LIMIT; stops descending at the limit, so hostile input cannot
+// exhaust the stack here (or later, in the recursive dump a plugin call does).
+bool nests_deeper_than(const nlohmann::json& v, int limit) {
+  if (!v.is_structured()) return false;
+  if (limit == 0) return true;
+  for (const auto& child : v) {
+    if (nests_deeper_than(child, limit - 1)) return true;
+  }
+  return false;
 }
 
 std::size_t positive(const Config& config, std::string_view key, std::size_t fallback) {
@@ -143,12 +157,20 @@ struct Dispatcher::Pool : std::enable_shared_from_this<Dispatcher::Pool> {
   // Caller holds mutex.
   void spawn() {
     ++live;
-    std::thread([self = shared_from_this()] { self->work(); }).detach();
+    try {
+      std::thread([self = shared_from_this()] { self->work(); }).detach();
+    } catch (const std::system_error&) {
+      --live;  // out of threads: the queued calls wait for a worker and time out at worst
+    }
   }
 
   // Caller holds mutex. Keeps `target` workers that are not stuck, within max_threads.
   void top_up() {
-    while (!stopping && available() < target && live < max_threads) spawn();
+    while (!stopping && available() < target && live < max_threads) {
+      std::size_t before = live;
+      spawn();
+      if (live == before) break;
+    }
   }
 
   void work() {
@@ -250,6 +272,10 @@ std::shared_ptr<Dispatcher::Pending> Dispatcher::start(const CallRequest& reques
   }
   const nlohmann::json& schema = pending->tool->spec().parameters;
   auto errors = validate(schema, request.arguments);
+  if (nests_deeper_than(request.arguments, kMaxArgumentDepth)) {
+    errors.push_back("arguments: nested deeper than " + std::to_string(kMaxArgumentDepth) +
+                     " levels");
+  }
   if (errors.empty() && !request.arguments.is_object()) {
     errors.push_back(std::string("arguments: expected object, got ") +
                      request.arguments.type_name());
@@ -296,16 +322,20 @@ ToolResult Dispatcher::finish(Pending& pending, const std::stop_token& stop) {
       pending.cancel = true;  // a cooperative tool stops; a hung one is left behind
     }
   }
+  bool cancelled = pending.cancel.load();
+  bool late = Clock::now() >= pending.deadline;
   std::lock_guard lock(pool_->mutex);
   pool_->in_flight.erase(&pending);
-  if (result) return std::move(*result);
-  if (pending.running && !pending.ran && !pending.counted_stuck) {
+  // A failure from a tool that stopped because it was cancelled or ran out of time is reported
+  // as that, not as whatever the tool said on its way out.
+  if (result && (result->ok || (!cancelled && !late))) return std::move(*result);
+  if (!result && pending.running && !pending.ran && !pending.counted_stuck) {
     pending.counted_stuck = true;
     ++pool_->stuck;
     pool_->top_up();
   }
   const std::string& name = pending.tool->spec().name;
-  if (Clock::now() >= pending.deadline) {
+  if (!cancelled || late) {
     return ToolResult::failure("tool " + quote(name) + " timed out after " +
                                std::to_string(pending.budget.count()) + " ms");
   }

@@ -86,6 +86,9 @@ typedef struct agentrt_host {
  * why to stderr); agentrt then refuses to load it. */
 typedef const agentrt_plugin* (*agentrt_plugin_init_fn)(const agentrt_host* host);
 
+/* Declared here so that a definition in a C++ file gets C linkage without writing extern "C". */
+AGENTRT_PLUGIN_EXPORT const agentrt_plugin* agentrt_plugin_init(const agentrt_host* host);
+
 #ifdef __cplusplus
 }
 #endif

@@ -89,12 +89,12 @@ TEST(Dispatcher, HungToolTimesOutAndOthersStillRun) {
     EXPECT_FALSE(result.ok);
     EXPECT_TRUE(contains(result.text, "timed out after 200 ms")) << result.text;
     EXPECT_GE(elapsed, 195);
-    EXPECT_LT(elapsed, 450);
+    EXPECT_LT(elapsed, 500);
     // The only worker is stuck: a replacement serves the next call at once.
     auto t1 = Clock::now();
     auto ok = d.call("echo", {{"x", 1}});
     EXPECT_TRUE(ok.ok) << ok.text;
-    EXPECT_LT(ms_since(t1), 150);
+    EXPECT_LT(ms_since(t1), 300);
     EXPECT_GE(d.worker_count(), 2u);
   }
   // Destroying the dispatcher did not wait for the hung tool.
@@ -238,6 +238,17 @@ TEST(Dispatcher, SchemaErrorsAreListedAndDefaultsFilled) {
   auto not_object = d.call("search", json::array());
   EXPECT_FALSE(not_object.ok);
   EXPECT_TRUE(contains(not_object.text, "expected object, got array")) << not_object.text;
+}
+
+TEST(Dispatcher, RefusesDeeplyNestedArguments) {
+  Registry r;
+  r.add(fake_tool("echo", echo));
+  Dispatcher d(r);
+  json deep = json::array();
+  for (int i = 0; i < 10000; ++i) deep = json::array({std::move(deep)});
+  auto result = d.call("echo", {{"x", std::move(deep)}});
+  EXPECT_FALSE(result.ok);
+  EXPECT_TRUE(contains(result.text, "nested deeper than 64 levels")) << result.text;
 }
 
 TEST(Dispatcher, ManyConcurrentCallers) {

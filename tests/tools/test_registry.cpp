@@ -13,6 +13,12 @@ namespace {
 using test::echo;
 using test::fake_tool;
 
+std::string numbered(int i) {
+  std::string name = "t";
+  name += std::to_string(i);
+  return name;
+}
+
 TEST(Registry, ListsInRegistrationOrderAndFinds) {
   Registry r;
   r.add(fake_tool("zeta", echo));
@@ -75,14 +81,14 @@ TEST(Registry, FreezeRefusesLaterAdds) {
 
 TEST(Registry, ConcurrentReads) {
   Registry r;
-  for (int i = 0; i < 50; ++i) r.add(fake_tool("t" + std::to_string(i), echo));
+  for (int i = 0; i < 50; ++i) r.add(fake_tool(numbered(i), echo));
   r.freeze();
   std::vector<std::thread> readers;
   std::atomic<int> found{0};
   for (int t = 0; t < 8; ++t) {
     readers.emplace_back([&] {
       for (int k = 0; k < 1000; ++k) {
-        if (r.find("t" + std::to_string(k % 50))) ++found;
+        if (r.find(numbered(k % 50))) ++found;
         (void)r.list();
       }
     });
