@@ -10,22 +10,15 @@
 #include <unordered_set>
 
 #include "agentrt/tools/schema.h"
+#include "text.h"
 
 namespace agentrt::tools {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using detail::in_quotes;
 
 constexpr int kMaxArgumentDepth = 64;
-
-std::string quote(const std::string& s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '"';
-  out += s;
-  out += '"';
-  return out;
-}
 
 // Replaces invalid UTF-8 with U+FFFD so results can always be serialized as JSON.
 void sanitize_utf8(std::string& s) {
@@ -200,12 +193,12 @@ struct Dispatcher::Pool : std::enable_shared_from_this<Dispatcher::Pool> {
     try {
       result = job.tool->invoke(job.arguments, ctx);
     } catch (const std::exception& e) {
-      result = ToolResult::failure("tool " + quote(name) + " failed: " + e.what());
+      result = ToolResult::failure("tool " + in_quotes(name) + " failed: " + e.what());
     } catch (...) {
-      result = ToolResult::failure("tool " + quote(name) + " failed with an unknown exception");
+      result = ToolResult::failure("tool " + in_quotes(name) + " failed with an unknown exception");
     }
     if (!result.ok && result.text.empty()) {
-      result.text = "tool " + quote(name) + " failed without a message";
+      result.text = "tool " + in_quotes(name) + " failed without a message";
     }
     if (job.abandoned.load()) return;  // nobody will read it
     sanitize_utf8(result.text);
@@ -266,7 +259,7 @@ std::shared_ptr<Dispatcher::Pending> Dispatcher::start(const CallRequest& reques
     std::string available;
     for (const auto& n : registry_.names()) available += (available.empty() ? "" : ", ") + n;
     pending->result =
-        ToolResult::failure("unknown tool " + quote(request.name) + "; available tools: " +
+        ToolResult::failure("unknown tool " + in_quotes(request.name) + "; available tools: " +
                             (available.empty() ? std::string("(none)") : available));
     return pending;
   }
@@ -281,7 +274,7 @@ std::shared_ptr<Dispatcher::Pending> Dispatcher::start(const CallRequest& reques
                      request.arguments.type_name());
   }
   if (!errors.empty()) {
-    pending->result = ToolResult::failure("invalid arguments for tool " + quote(request.name) +
+    pending->result = ToolResult::failure("invalid arguments for tool " + in_quotes(request.name) +
                                           ": " + join_errors(errors));
     return pending;
   }
@@ -336,10 +329,10 @@ ToolResult Dispatcher::finish(Pending& pending, const std::stop_token& stop) {
   }
   const std::string& name = pending.tool->spec().name;
   if (!cancelled || late) {
-    return ToolResult::failure("tool " + quote(name) + " timed out after " +
+    return ToolResult::failure("tool " + in_quotes(name) + " timed out after " +
                                std::to_string(pending.budget.count()) + " ms");
   }
-  return ToolResult::failure("tool " + quote(name) + " was cancelled");
+  return ToolResult::failure("tool " + in_quotes(name) + " was cancelled");
 }
 
 ToolResult Dispatcher::call(const std::string& name, const nlohmann::json& arguments,

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "agentrt/tools/config.h"
+#include "text.h"
 
 namespace agentrt::tools::detail {
 namespace {
@@ -15,15 +16,6 @@ using nlohmann::json;
 bool is_bare_key_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '-';
-}
-
-std::string in_quotes(const std::string& s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '"';
-  out += s;
-  out += '"';
-  return out;
 }
 
 void append_utf8(std::string& out, unsigned long cp) {

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -147,6 +148,16 @@ TEST(CliTools, BadUsageExitsTwo) {
   RunResult bad_set = agentrt({"tools", "--set", "nonsense"});
   EXPECT_EQ(bad_set.code, 2);
   EXPECT_TRUE(contains(bad_set.err, "expected section.key=value")) << bad_set.err;
+}
+
+TEST(CliTools, HungToolTimesOutAndTheProcessExits) {
+  auto start = std::chrono::steady_clock::now();
+  RunResult run = agentrt({"tool", "--set", "tools.deadline_ms=200", "--plugin",
+                           AGENTRT_SLEEPER_PLUGIN, "sleep", R"({"ms": 20000})"});
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(run.code, 1) << run.err;
+  EXPECT_TRUE(contains(run.err, "tool \"sleep\" timed out after 200 ms")) << run.err;
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
 }
 
 TEST(CliTools, RepeatedSetOptionsAllApply) {
