@@ -416,15 +416,26 @@ class Parser {
         return true;
       }
     }
-    if (!options_.allow_variables) {
+    // With variables allowed, `x(x+1)` is a product, but a longer name directly followed by '('
+    // is a call of a function we do not have (factor(...), det(...)).
+    const bool looks_like_call = opens && !peek().space_before && t.text.size() > 1 &&
+                                 std::find(options_.split_names.begin(), options_.split_names.end(),
+                                           t.text) == options_.split_names.end();
+    if (!options_.allow_variables || looks_like_call) {
       if (opens) return fail("unknown function '" + t.text + "'", t.position);
       return fail("unknown name '" + t.text + "'", t.position);
     }
-    Node node;
-    node.kind = NodeKind::kVariable;
-    node.text = t.text;
-    node.position = t.position;
-    out = add(std::move(node));
+    const bool split = std::find(options_.split_names.begin(), options_.split_names.end(),
+                                 t.text) != options_.split_names.end();
+    const std::size_t parts = split ? t.text.size() : 1;
+    for (std::size_t k = 0; k < parts; ++k) {
+      Node node;
+      node.kind = NodeKind::kVariable;
+      node.text = split ? t.text.substr(k, 1) : t.text;
+      node.position = t.position + k;
+      const std::uint32_t factor = add(std::move(node));
+      out = k == 0 ? factor : add(NodeKind::kMul, {out, factor}, t.position + k);
+    }
     return true;
   }
 

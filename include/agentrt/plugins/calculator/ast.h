@@ -131,6 +131,9 @@ struct ParseOptions {
   bool allow_variables = false;
   // Names that parse as variables even though they are constants (the solver lets `e` be one).
   std::vector<std::string> variable_overrides;
+  // Names read as the product of their letters (the solver's `xy` = x·y when x and y are
+  // variables too).
+  std::vector<std::string> split_names;
   std::size_t max_length = 100'000;  // code points
   std::size_t max_depth = 256;       // nesting of parentheses, unary operators and powers
 };
