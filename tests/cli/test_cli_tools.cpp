@@ -1,70 +1,24 @@
 // Runs the built `agentrt` binary: `tools --json` and `tool` output and exit codes.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-extern char** environ;
+#include "run_agentrt.h"
 
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using agentrt::test::RunResult;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Runs agentrt with ARGS (no shell, so JSON needs no quoting), capturing stdout and stderr.
 RunResult agentrt(std::vector<std::string> args) {
-  static int counter = 0;
-  fs::path base = fs::temp_directory_path() /
-                  ("agentrt_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  std::string out_path = base.string() + ".out";
-  std::string err_path = base.string() + ".err";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  args.insert(args.begin(), AGENTRT_CLI);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  RunResult run;
-  if (posix_spawn(&pid, AGENTRT_CLI, &actions, nullptr, argv.data(), environ) == 0) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    run.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  run.out = slurp(out_path);
-  run.err = slurp(err_path);
-  fs::remove(out_path);
-  fs::remove(err_path);
-  return run;
+  return agentrt::test::run_agentrt(std::move(args));
 }
 
 bool contains(const std::string& s, const std::string& needle) {
