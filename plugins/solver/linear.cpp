@@ -79,6 +79,7 @@ LinearResult solve_linear(const std::vector<Poly>& equations,
       if (j == pivot_col[r] || is_zero(a[r][j])) continue;
       p = p - Poly::variable(unknowns[j], n_vars).scaled(a[r][j]);
     }
+    result.pivots.emplace_back(unknowns[pivot_col[r]], p);
     if (!result.description.empty()) result.description += ", ";
     result.description += names[unknowns[pivot_col[r]]] + " = " + p.to_string(names);
   }

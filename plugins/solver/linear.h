@@ -13,6 +13,7 @@ struct LinearResult {
   enum class Kind { kUnique, kInconsistent, kUnderdetermined } kind = Kind::kUnique;
   std::vector<Value> values;  // kUnique: the value of each of `unknowns`
   std::string description;    // kUnderdetermined: "x = 10 - z, y = ... (z free)"
+  std::vector<std::pair<std::size_t, Poly>> pivots;  // kUnderdetermined: x = poly in free ones
 };
 
 // EQUATIONS are polynomials of total degree <= 1 (each = 0) in the variables UNKNOWNS.

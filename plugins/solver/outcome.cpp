@@ -103,7 +103,9 @@ Outcome describe_outcome(const System& system, const std::vector<Values>& found,
                underdetermined;
   } else {
     out.status = Status::kNoSolution;
-    if (!inconsistent.empty()) {
+    if (inconsistent == "*") {
+      out.text = "no solution: the linear equations are inconsistent (they contradict each other)";
+    } else if (!inconsistent.empty()) {
       out.text = "no solution: the equations are inconsistent ('" + inconsistent +
                  "' cannot hold together with the others)";
     } else if (no_root) {

@@ -255,7 +255,7 @@ class Search {
       std::sort(unknowns.begin(), unknowns.end());
       const LinearResult lr = solve_linear(polys, unknowns, names_);
       if (lr.kind == LinearResult::Kind::kInconsistent) {
-        inconsistent = "the linear equations";
+        inconsistent = "*";
         return;
       }
       if (lr.kind == LinearResult::Kind::kUnderdetermined) {
@@ -265,7 +265,7 @@ class Search {
             known += ", " + names_[j] + " = " + calc::to_text(value_of(r));
           }
         }
-        underdetermined = lr.description + known;
+        underdetermined = lr.description + known + determined_targets(lr, values, elims);
         return;
       }
       for (std::size_t k = 0; k < unknowns.size(); ++k) values[unknowns[k]] = root_of(lr.values[k]);
@@ -383,6 +383,24 @@ class Search {
     throw SolveFailure(
         all_poly ? "cannot solve this nonlinear system: no unknown appears linearly in any equation"
                  : "cannot solve this system: a non-polynomial equation has several unknowns");
+  }
+
+  // Asked-for expressions can be determined even when the unknowns are not (d - dA = 0).
+  std::string determined_targets(const LinearResult& lr, const Values& values,
+                                 const std::vector<Elimination>& elims) const {
+    if (!elims.empty()) return "";
+    std::string out;
+    const calc::Bindings bindings = bindings_of(values);
+    for (std::size_t k = 0; k < system_.targets.size(); ++k) {
+      const auto f = to_fraction(system_.targets[k], names_, bindings);
+      if (!f || !f->den.is_constant()) continue;
+      Poly p = f->num;
+      for (const auto& [var, expr] : lr.pivots) p = p.substitute(var, expr);
+      if (!p.is_constant()) continue;
+      out += "; " + system_.target_texts[k] + " = " + calc::to_text(p.constant_term()) +
+             " in every solution";
+    }
+    return out;
   }
 
   std::vector<Root> numeric_roots_of(const Eq& eq, std::size_t var, const Values& values) {

@@ -49,8 +49,11 @@ INSTANTIATE_TEST_SUITE_P(
         TextCase{"e^x=1", "x = 0\n(roots of x found numerically in [-1e6, 1e6])"},
         TextCase{"6*pi=2*pi*r", "r = 3"},
         TextCase{"x+y=1;x+y=2",
-                 "no solution: the equations are inconsistent ('the linear equations' cannot hold "
-                 "together with the others)"},
+                 "no solution: the linear equations are inconsistent (they contradict each "
+                 "other)"},
+        TextCase{"d = rA * 15; rA = dA / 15; d - (dA)",
+                 "infinitely many solutions: the equations do not determine every unknown; d = "
+                 "dA, rA = 1/15*dA (dA free); d - (dA) = 0 in every solution"},
         TextCase{"x = x + 1",
                  "no solution: the equations are inconsistent ('x = x + 1' cannot hold together "
                  "with the others)"},
@@ -162,8 +165,10 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(SolveHostile, BoundedTime) {
   std::string many;
-  for (int i = 0; i < 150; ++i)
-    many += "x" + std::to_string(i) + "+x" + std::to_string(i + 1) + "=1;";
+  for (int i = 0; i < 150; ++i) {
+    many.append("x").append(std::to_string(i)).append("+x").append(std::to_string(i + 1));
+    many.append("=1;");
+  }
   many += "x0=0";
   for (const std::string& s :
        {std::string("x^60 + x^59 + 3 = 0"), std::string("sin(x)*x = 1000"), many,
