@@ -117,6 +117,32 @@ int tokenize(Fts5Tokenizer* self, void* ctx, int flags, const char* text, int n_
 
 }  // namespace
 
+std::vector<std::string> index_tokens(sqlite3* db, std::string_view text) {
+  fts5_api* api = fts5_api_of(db);
+  void* user = nullptr;
+  fts5_tokenizer porter{};
+  if (api->xFindTokenizer(api, "porter", &user, &porter) != SQLITE_OK)
+    throw sqlite::SqliteError("FTS5 has no porter tokenizer", SQLITE_ERROR);
+  const char* args[] = {kTokenizerName};
+  Fts5Tokenizer* instance = nullptr;
+  if (const int rc = porter.xCreate(user, args, 1, &instance); rc != SQLITE_OK)
+    throw sqlite::SqliteError("cannot create the query tokenizer", rc);
+  std::vector<std::string> tokens;
+  const int rc = porter.xTokenize(
+      instance, &tokens, FTS5_TOKENIZE_QUERY, text.data(), static_cast<int>(text.size()),
+      [](void* out, int, const char* token, int n, int, int) {
+        try {
+          static_cast<std::vector<std::string>*>(out)->emplace_back(token, static_cast<size_t>(n));
+        } catch (...) {
+          return SQLITE_NOMEM;
+        }
+        return SQLITE_OK;
+      });
+  porter.xDelete(instance);
+  if (rc != SQLITE_OK) throw sqlite::SqliteError("cannot tokenize the query", rc);
+  return tokens;
+}
+
 void register_tokenizer(sqlite3* db) {
   fts5_api* api = fts5_api_of(db);
   fts5_tokenizer methods{&create, &destroy, &tokenize};

@@ -4,6 +4,10 @@
 // queries use bigrams only, so a multi-character term is a phrase of consecutive bigrams.
 #pragma once
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include <sqlite3.h>
 
 namespace agentrt::plugins::search {
@@ -15,5 +19,9 @@ inline constexpr const char* kTokenizeSpec = "porter agentrt_cjk";
 // Registers agentrt_cjk on `db` (needed on every connection that reads or writes an index).
 // Throws sqlite::SqliteError when FTS5 is missing.
 void register_tokenizer(sqlite3* db);
+
+// The index terms FTS5 makes of `text` in a MATCH query (case-folded, stemmed, CJK bigrams), so
+// that their document frequencies can be looked up. Throws sqlite::SqliteError.
+std::vector<std::string> index_tokens(sqlite3* db, std::string_view text);
 
 }  // namespace agentrt::plugins::search

@@ -67,9 +67,9 @@ std::vector<std::string> query_terms(std::string_view query) {
   return terms;
 }
 
-std::string match_expression(std::string_view query) {
+std::string match_expression_of(const std::vector<std::string>& terms) {
   std::string expr;
-  for (const std::string& term : query_terms(query)) {
+  for (const std::string& term : terms) {
     if (!expr.empty()) expr += " OR ";
     expr += '"';
     for (char c : term) {
@@ -79,6 +79,10 @@ std::string match_expression(std::string_view query) {
     expr += '"';
   }
   return expr;
+}
+
+std::string match_expression(std::string_view query) {
+  return match_expression_of(query_terms(query));
 }
 
 std::string make_snippet(std::string_view text, const std::vector<std::string>& terms,

@@ -13,6 +13,9 @@ namespace agentrt::plugins::search {
 inline constexpr size_t kMaxTerms = 64;
 std::vector<std::string> query_terms(std::string_view query);
 
+// The MATCH expression for these terms: each quoted, joined by OR. Empty for no terms.
+std::string match_expression_of(const std::vector<std::string>& terms);
+
 // A passage of at most about `max_bytes` of `text` around the densest cluster of `terms`
 // (ASCII-case-insensitive), with each match wrapped in ** and "…" where text was cut. Starts at
 // the beginning of the text when no term is found literally (a stemmed or accent-folded match).

@@ -228,7 +228,37 @@ IndexStats build_index(const std::vector<fs::path>& sources, const fs::path& ind
 struct SearchIndex::Impl {
   sqlite::DbPtr db;
   sqlite::StmtPtr query;
+  sqlite::StmtPtr doc_frequency;
+  int64_t n_docs = 0;
+
+  // Terms found in more than this share of the documents are left out of a query that has
+  // rarer terms: scoring them means visiting most of the collection, and their BM25 weight
+  // (idf = ln((N - n + 0.5) / (n + 0.5))) is small, zero from half the collection on.
+  static constexpr double kCommonShare = 0.2;
+  // Small collections are cheap to score in full.
+  static constexpr int64_t kMinDocsForPruning = 5000;
+
+  std::vector<std::string> useful_terms(std::vector<std::string> terms) const;
 };
+
+std::vector<std::string> SearchIndex::Impl::useful_terms(std::vector<std::string> terms) const {
+  if (n_docs < kMinDocsForPruning || terms.size() < 2) return terms;
+  const auto limit = static_cast<int64_t>(kCommonShare * static_cast<double>(n_docs));
+  std::vector<std::string> kept;
+  for (const std::string& term : terms) {
+    // A term is as selective as its rarest index token (a phrase needs all of them).
+    int64_t df = n_docs;
+    for (const std::string& token : index_tokens(db.get(), term)) {
+      bind_text(doc_frequency.get(), 1, token);
+      df = std::min<int64_t>(df, sqlite3_step(doc_frequency.get()) == SQLITE_ROW
+                                     ? sqlite3_column_int64(doc_frequency.get(), 0)
+                                     : 0);
+      sqlite3_reset(doc_frequency.get());
+    }
+    if (df <= limit) kept.push_back(term);
+  }
+  return kept.empty() ? terms : kept;
+}
 
 SearchIndex::SearchIndex(const fs::path& index) : impl_(std::make_unique<Impl>()) {
   if (!fs::is_regular_file(index))
@@ -247,6 +277,13 @@ SearchIndex::SearchIndex(const fs::path& index) : impl_(std::make_unique<Impl>()
         "SELECT d.doc_id, d.title, d.body, d.source, f.rank FROM "
         "(SELECT rowid, rank FROM docs_fts WHERE docs_fts MATCH ?1 ORDER BY rank LIMIT ?2) AS f "
         "JOIN docs AS d ON d.id = f.rowid ORDER BY f.rank");
+    // The temp schema is writable on a read-only connection; the vocabulary table is a view
+    // of the index, not a copy.
+    sqlite::exec(h, "CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, docs_fts, row)");
+    impl_->doc_frequency = sqlite::prepare(h, "SELECT doc FROM temp.vocabulary WHERE term = ?1");
+    auto count = sqlite::prepare(h, "SELECT count(*) FROM docs");
+    sqlite3_step(count.get());
+    impl_->n_docs = sqlite3_column_int64(count.get(), 0);
   } catch (const sqlite::SqliteError& e) {
     throw IndexError(index.string() + " is not an agentrt search index: " + e.what());
   }
@@ -258,12 +295,17 @@ SearchIndex& SearchIndex::operator=(SearchIndex&&) noexcept = default;
 
 std::vector<SearchHit> SearchIndex::search(std::string_view query, int k,
                                            const std::function<bool()>& should_stop) const {
-  const std::string expr = match_expression(query);
-  if (expr.empty() || k <= 0) return {};
   const std::vector<std::string> terms = query_terms(query);
+  if (terms.empty() || k <= 0) return {};
+  std::vector<std::string> used;
+  try {
+    used = impl_->useful_terms(terms);
+  } catch (const sqlite::SqliteError& e) {
+    throw IndexError(std::string("search failed: ") + e.what());
+  }
   sqlite3* h = impl_->db.get();
   sqlite3_stmt* stmt = impl_->query.get();
-  bind_text(stmt, 1, expr);
+  bind_text(stmt, 1, match_expression_of(used));
   sqlite3_bind_int(stmt, 2, k);
   std::optional<sqlite::ProgressGuard> guard;
   if (should_stop) guard.emplace(h, should_stop);
@@ -273,7 +315,7 @@ std::vector<SearchHit> SearchIndex::search(std::string_view query, int k,
     SearchHit hit;
     hit.id = sqlite::column_text(stmt, 0);
     hit.title = sqlite::column_text(stmt, 1);
-    hit.snippet = make_snippet(sqlite::column_text(stmt, 2), terms, kSnippetBytes);
+    hit.snippet = make_snippet(sqlite::column_text(stmt, 2), used, kSnippetBytes);
     hit.source = sqlite::column_text(stmt, 3);
     hit.score = -sqlite3_column_double(stmt, 4);
     hits.push_back(std::move(hit));
@@ -289,9 +331,7 @@ std::vector<SearchHit> SearchIndex::search(std::string_view query, int k,
 }
 
 int64_t SearchIndex::size() const {
-  auto count = sqlite::prepare(impl_->db.get(), "SELECT count(*) FROM docs");
-  sqlite3_step(count.get());
-  return sqlite3_column_int64(count.get(), 0);
+  return impl_->n_docs;
 }
 
 }  // namespace agentrt::plugins::search

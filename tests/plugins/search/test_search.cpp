@@ -206,6 +206,31 @@ TEST_F(SearchTool, HostileQueryTextNeverErrors) {
   EXPECT_EQ(search::match_expression("*** ()"), "");
 }
 
+TEST_F(SearchTool, VeryCommonTermsAreLeftOutWhenRarerOnesExist) {
+  // 6000 documents say "common"; 10 also say "rare". Leaving "common" out of "common rare" keeps
+  // the query from scoring the whole collection and changes no ranking among the rare ones.
+  std::string lines;
+  for (int i = 0; i < 6000; ++i) {
+    lines += R"({"id": ")" + std::to_string(i) + R"(", "text": "common filler)" +
+             std::to_string(i) + (i % 600 == 0 ? " rare" : "") + "\"}\n";
+  }
+  write("many.jsonl", lines);
+  search::build_index({dir_ / "many.jsonl"}, dir_ / "many.idx");
+  search::SearchIndex index(dir_ / "many.idx");
+  auto hits = index.search("common rare", 10);
+  ASSERT_EQ(hits.size(), 10u);
+  for (const auto& h : hits) {
+    EXPECT_EQ(std::stoi(h.id) % 600, 0) << h.id;
+    EXPECT_NE(h.snippet.find("**rare**"), std::string::npos);
+    EXPECT_EQ(h.snippet.find("**common**"), std::string::npos);  // not a match any more
+  }
+  hits = index.search("common", 3);  // nothing rarer to keep: the common term is used
+  EXPECT_EQ(hits.size(), 3u);
+  hits = index.search("common filler17", 1);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].id, "17");
+}
+
 TEST_F(SearchTool, MissingIndexIsAConfigurationError) {
   EXPECT_THROW(run({{"query", "x"}}, config_for(dir_ / "absent.idx")), tools::ConfigError);
   tools::Config bad;
