@@ -238,11 +238,16 @@ struct SearchIndex::Impl {
   // Small collections are cheap to score in full.
   static constexpr int64_t kMinDocsForPruning = 5000;
 
-  std::vector<std::string> useful_terms(std::vector<std::string> terms) const;
+  // The terms worth scoring; `all_common` is set when every term is common.
+  std::vector<std::string> useful_terms(std::vector<std::string> terms, bool& all_common) const;
+  std::vector<SearchHit> run(const std::string& expr, int k, const std::vector<std::string>& terms,
+                             const std::function<bool()>& should_stop) const;
 };
 
-std::vector<std::string> SearchIndex::Impl::useful_terms(std::vector<std::string> terms) const {
-  if (n_docs < kMinDocsForPruning || terms.size() < 2) return terms;
+std::vector<std::string> SearchIndex::Impl::useful_terms(std::vector<std::string> terms,
+                                                         bool& all_common) const {
+  all_common = false;
+  if (n_docs < kMinDocsForPruning) return terms;
   const auto limit = static_cast<int64_t>(kCommonShare * static_cast<double>(n_docs));
   std::vector<std::string> kept;
   for (const std::string& term : terms) {
@@ -257,7 +262,8 @@ std::vector<std::string> SearchIndex::Impl::useful_terms(std::vector<std::string
     }
     if (df <= limit) kept.push_back(term);
   }
-  return kept.empty() ? terms : kept;
+  all_common = kept.empty();
+  return all_common ? terms : kept;
 }
 
 SearchIndex::SearchIndex(const fs::path& index) : impl_(std::make_unique<Impl>()) {
@@ -293,19 +299,12 @@ SearchIndex::~SearchIndex() = default;
 SearchIndex::SearchIndex(SearchIndex&&) noexcept = default;
 SearchIndex& SearchIndex::operator=(SearchIndex&&) noexcept = default;
 
-std::vector<SearchHit> SearchIndex::search(std::string_view query, int k,
-                                           const std::function<bool()>& should_stop) const {
-  const std::vector<std::string> terms = query_terms(query);
-  if (terms.empty() || k <= 0) return {};
-  std::vector<std::string> used;
-  try {
-    used = impl_->useful_terms(terms);
-  } catch (const sqlite::SqliteError& e) {
-    throw IndexError(std::string("search failed: ") + e.what());
-  }
-  sqlite3* h = impl_->db.get();
-  sqlite3_stmt* stmt = impl_->query.get();
-  bind_text(stmt, 1, match_expression_of(used));
+std::vector<SearchHit> SearchIndex::Impl::run(const std::string& expr, int k,
+                                              const std::vector<std::string>& terms,
+                                              const std::function<bool()>& should_stop) const {
+  sqlite3* h = db.get();
+  sqlite3_stmt* stmt = query.get();
+  bind_text(stmt, 1, expr);
   sqlite3_bind_int(stmt, 2, k);
   std::optional<sqlite::ProgressGuard> guard;
   if (should_stop) guard.emplace(h, should_stop);
@@ -315,7 +314,7 @@ std::vector<SearchHit> SearchIndex::search(std::string_view query, int k,
     SearchHit hit;
     hit.id = sqlite::column_text(stmt, 0);
     hit.title = sqlite::column_text(stmt, 1);
-    hit.snippet = make_snippet(sqlite::column_text(stmt, 2), used, kSnippetBytes);
+    hit.snippet = make_snippet(sqlite::column_text(stmt, 2), terms, kSnippetBytes);
     hit.source = sqlite::column_text(stmt, 3);
     hit.score = -sqlite3_column_double(stmt, 4);
     hits.push_back(std::move(hit));
@@ -328,6 +327,27 @@ std::vector<SearchHit> SearchIndex::search(std::string_view query, int k,
   if (stopped) throw IndexError("search stopped (time limit or cancelled)");
   if (rc != SQLITE_DONE) throw IndexError("search failed: " + error);
   return hits;
+}
+
+std::vector<SearchHit> SearchIndex::search(std::string_view query, int k,
+                                           const std::function<bool()>& should_stop) const {
+  const std::vector<std::string> terms = query_terms(query);
+  if (terms.empty() || k <= 0) return {};
+  std::vector<std::string> used;
+  bool all_common = false;
+  try {
+    used = impl_->useful_terms(terms, all_common);
+  } catch (const sqlite::SqliteError& e) {
+    throw IndexError(std::string("search failed: ") + e.what());
+  }
+  const std::string expr = match_expression_of(used);
+  // Only common terms: documents that have them in the title come first (they rank high anyway,
+  // at a title weight of 3), which spares scoring most of the collection when there are k.
+  if (all_common) {
+    auto hits = impl_->run("title : (" + expr + ")", k, used, should_stop);
+    if (static_cast<int>(hits.size()) == k) return hits;
+  }
+  return impl_->run(expr, k, used, should_stop);
 }
 
 int64_t SearchIndex::size() const {
