@@ -11,16 +11,13 @@ namespace {
 namespace mp = boost::multiprecision;
 constexpr std::uint32_t kBase = 1'000'000'000;  // 10^9: nine digits per step
 
-}  // namespace
-
-std::string to_decimal(const Integer& n) {
-  if (n == 0) return "0";
-  // Magnitude as 32-bit words, most significant first; then repeated division by 10^9.
+// Schoolbook conversion for numbers of a few thousand digits: repeated division by 10^9.
+std::string small_to_decimal(const Integer& magnitude) {
   std::vector<std::uint32_t> words;
-  const Integer magnitude = mp::abs(n);
   mp::export_bits(magnitude, std::back_inserter(words), 32, true);
   std::vector<std::uint32_t> chunks;  // base 10^9, least significant first
   std::size_t first = 0;
+  while (first < words.size() && words[first] == 0) ++first;
   while (first < words.size()) {
     std::uint64_t rem = 0;
     for (std::size_t i = first; i < words.size(); ++i) {
@@ -31,13 +28,41 @@ std::string to_decimal(const Integer& n) {
     chunks.push_back(static_cast<std::uint32_t>(rem));
     while (first < words.size() && words[first] == 0) ++first;
   }
-  std::string out = n < 0 ? "-" : "";
-  out += std::to_string(chunks.back());
+  if (chunks.empty()) return "0";
+  std::string out = std::to_string(chunks.back());
   for (std::size_t i = chunks.size() - 1; i-- > 0;) {
     const std::string part = std::to_string(chunks[i]);
     out.append(9 - part.size(), '0');
     out += part;
   }
+  return out;
+}
+
+// Divide and conquer: split at 10^k with k about half the digits, convert both halves. Boost's
+// division does the heavy lifting on long operands, which beats 9 digits per pass.
+void append_decimal(const Integer& magnitude, std::size_t pad_to, std::string& out) {
+  const std::size_t bits = magnitude == 0 ? 0 : mp::msb(magnitude) + 1;
+  if (bits <= 20'000) {
+    const std::string s = small_to_decimal(magnitude);
+    if (s.size() < pad_to) out.append(pad_to - s.size(), '0');
+    out += s;
+    return;
+  }
+  const auto digits = static_cast<std::size_t>(static_cast<double>(bits) * 0.30103) + 1;
+  const std::size_t k = digits / 2;
+  const Integer p = mp::pow(Integer(10), static_cast<unsigned>(k));
+  Integer q, r;
+  mp::divide_qr(magnitude, p, q, r);
+  append_decimal(q, pad_to > k ? pad_to - k : 0, out);
+  append_decimal(r, k, out);
+}
+
+}  // namespace
+
+std::string to_decimal(const Integer& n) {
+  if (n == 0) return "0";
+  std::string out = n < 0 ? "-" : "";
+  append_decimal(mp::abs(n), 0, out);
   return out;
 }
 

@@ -29,11 +29,15 @@ Number to_number(const Root& root) {
   Number n;
   n.re = root.value.real();
   n.im = root.value.imag();
-  const std::string approx =
-      n.im == 0
-          ? calc::format_double(n.re)
-          : (n.re == 0 ? "" : calc::format_double(n.re) + (n.im < 0 ? " - " : " + ")) +
-                (n.re == 0 && n.im < 0 ? "-" : "") + calc::format_double(std::abs(n.im)) + "i";
+  std::string approx;
+  if (n.im == 0) {
+    approx = calc::format_double(n.re);
+  } else {
+    if (n.re != 0) approx = calc::format_double(n.re) + (n.im < 0 ? " - " : " + ");
+    if (n.re == 0 && n.im < 0) approx += "-";
+    if (std::abs(n.im) != 1) approx += calc::format_double(std::abs(n.im));
+    approx += "i";
+  }
   if (root.exact) {
     n.exact = calc::to_fraction(*root.exact);
     n.text =

@@ -6,7 +6,7 @@
 // - calc::Expression parses once and evaluates many times in double precision with named
 //   variables: what the simulator needs for ODE right-hand sides.
 //
-// The language is described in agentrt/plugins/calculator/ast.h and docs/plugins.md.
+// The language is described in agentrt/plugins/calculator/ast.h and plugins/calculator/README.md.
 #pragma once
 
 #include <chrono>

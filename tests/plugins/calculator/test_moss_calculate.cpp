@@ -67,7 +67,8 @@ const std::set<std::string> kNotArithmetic = {
     "(c-b)*f=15",
     "c-d+f",
     "c-b",
-    // MOSS gave numbers for these two, but they are not arithmetic (see docs/plugins.md)
+    // MOSS gave numbers for these two, but they are not arithmetic (see
+    // plugins/calculator/README.md)
     "1坦桑尼亚先令等于多少美元",
     "147227.31亿美元*6.474",
     // valid arithmetic beyond our bounds: 301,030 digits

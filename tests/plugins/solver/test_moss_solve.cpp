@@ -1,6 +1,6 @@
 // Measurement on MOSS's real Solve() calls (../shared/data/moss/solve.jsonl): where MOSS found
 // solutions, ours must be the same set (relative 1e-6: MOSS prints 15 digits). Where MOSS found
-// none, what we answered is printed; docs/plugins.md judges each disagreement.
+// none, what we answered is printed; plugins/solver/README.md judges each disagreement.
 #include <cmath>
 #include <complex>
 #include <cstdio>

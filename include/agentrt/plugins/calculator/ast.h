@@ -1,7 +1,8 @@
 // The calculator's expression language as a syntax tree, for plugins that reuse it (the solver
 // builds equations from it, the simulator compiles right-hand sides from it).
 //
-// Language (see docs/plugins.md): numbers (`12`, `0.45`, `.5`, `6e8`, `0x1F`, `0b101`, `0o17`),
+// Language (see plugins/calculator/README.md): numbers (`12`, `0.45`, `.5`, `6e8`, `0x1F`, `0b101`,
+// `0o17`),
 // + - * / // % ^ ** (right-associative, binds tighter than unary minus: -2^2 = -4), postfix !
 // and percent (`6.6%` = 0.066 when nothing that could be an operand follows the `%`; otherwise
 // `%` is the remainder), implicit multiplication with the same precedence as `*` (`2pi`,

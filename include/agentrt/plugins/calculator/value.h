@@ -34,9 +34,9 @@ struct Limits {
   std::size_t max_bits = 131'072;
   // Largest integer root degree tried exactly (x^(1/q)).
   unsigned max_root_degree = 64;
-  // Word operations evaluate() spends on exact arithmetic (about 40 ms) before it goes on in
+  // Word operations evaluate() spends on exact arithmetic (about 10 ms) before it goes on in
   // doubles: keeps a 10,000-character sum of fractions from costing seconds in gcds.
-  std::uint64_t max_work = 100'000'000;
+  std::uint64_t max_work = 25'000'000;
   // evaluate() stops with an error once this passes (the tool's deadline).
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
