@@ -145,9 +145,44 @@ std::string to_fraction(const Value& v) {
   return to_decimal(mp::numerator(q)) + "/" + to_decimal(mp::denominator(q));
 }
 
+Result<Value> apply_node(const Node& node, std::span<const Value> args, const Limits& limits) {
+  switch (node.kind) {
+    case NodeKind::kNumber:
+      return number_literal(node.text);
+    case NodeKind::kConstant:
+      return constant_value(node.constant);
+    case NodeKind::kVariable:
+      return Error{"unknown name '" + node.text + "'", node.position};
+    case NodeKind::kNegate:
+      return negate(args[0]);
+    case NodeKind::kAdd:
+      return add(args[0], args[1], limits);
+    case NodeKind::kSub:
+      return sub(args[0], args[1], limits);
+    case NodeKind::kMul:
+      return mul(args[0], args[1], limits);
+    case NodeKind::kDiv:
+      return div(args[0], args[1], limits);
+    case NodeKind::kFloorDiv:
+      return floor_div(args[0], args[1], limits);
+    case NodeKind::kMod:
+      return mod(args[0], args[1], limits);
+    case NodeKind::kPow:
+      return power(args[0], args[1], limits);
+    case NodeKind::kFactorial:
+      return factorial(args[0], limits);
+    case NodeKind::kPercent:
+      return div(args[0], Value::integer(100), limits);
+    case NodeKind::kCall:
+      return apply(node.func, args, limits);
+  }
+  return Error{"unknown node", node.position};
+}
+
 Result<Value> evaluate(const Tree& tree, const Limits& limits, const Bindings* bindings) {
   std::vector<Value> values(tree.nodes.size());
   std::uint64_t work = 0;
+  std::vector<Value> args;
   for (std::uint32_t i = 0; i < tree.nodes.size() && i <= tree.root; ++i) {
     const Node& node = tree.nodes[i];
     if ((i & 63) == 0 && std::chrono::steady_clock::now() > limits.deadline) {
@@ -165,61 +200,18 @@ Result<Value> evaluate(const Tree& tree, const Limits& limits, const Bindings* b
         }
       }
     }
-    auto arg = [&](std::size_t k) -> const Value& { return values[node.args[k]]; };
     Result<Value> r = Value::integer(0);
-    switch (node.kind) {
-      case NodeKind::kNumber:
-        r = number_literal(node.text);
-        break;
-      case NodeKind::kConstant:
-        r = constant_value(node.constant);
-        break;
-      case NodeKind::kVariable: {
-        const Value* bound = nullptr;
-        if (bindings) {
-          if (auto it = bindings->find(node.text); it != bindings->end()) bound = &it->second;
-        }
-        if (!bound) return Error{"unknown name '" + node.text + "'", node.position};
-        r = *bound;
-        break;
+    if (node.kind == NodeKind::kVariable) {
+      const Value* bound = nullptr;
+      if (bindings) {
+        if (auto it = bindings->find(node.text); it != bindings->end()) bound = &it->second;
       }
-      case NodeKind::kNegate:
-        r = negate(arg(0));
-        break;
-      case NodeKind::kAdd:
-        r = add(arg(0), arg(1), limits);
-        break;
-      case NodeKind::kSub:
-        r = sub(arg(0), arg(1), limits);
-        break;
-      case NodeKind::kMul:
-        r = mul(arg(0), arg(1), limits);
-        break;
-      case NodeKind::kDiv:
-        r = div(arg(0), arg(1), limits);
-        break;
-      case NodeKind::kFloorDiv:
-        r = floor_div(arg(0), arg(1), limits);
-        break;
-      case NodeKind::kMod:
-        r = mod(arg(0), arg(1), limits);
-        break;
-      case NodeKind::kPow:
-        r = power(arg(0), arg(1), limits);
-        break;
-      case NodeKind::kFactorial:
-        r = factorial(arg(0), limits);
-        break;
-      case NodeKind::kPercent:
-        r = div(arg(0), Value::integer(100), limits);
-        break;
-      case NodeKind::kCall: {
-        std::vector<Value> args;
-        args.reserve(node.args.size());
-        for (std::uint32_t a : node.args) args.push_back(values[a]);
-        r = apply(node.func, args, limits);
-        break;
-      }
+      if (!bound) return Error{"unknown name '" + node.text + "'", node.position};
+      r = *bound;
+    } else {
+      args.clear();
+      for (std::uint32_t a : node.args) args.push_back(values[a]);
+      r = apply_node(node, args, limits);
     }
     if (!r) {
       Error e = r.error();

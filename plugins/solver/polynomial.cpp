@@ -237,50 +237,7 @@ std::optional<Fraction> to_fraction(const calc::Tree& tree, const std::vector<st
     if (all_constant) {
       std::vector<Value> args;
       for (auto a : node.args) args.push_back(*constant[a]);
-      calc::Result<Value> v = Value::integer(0);
-      switch (node.kind) {
-        case NodeKind::kNumber:
-          v = calc::number_literal(node.text);
-          break;
-        case NodeKind::kConstant:
-          v = calc::constant_value(node.constant);
-          break;
-        case NodeKind::kNegate:
-          v = calc::negate(args[0]);
-          break;
-        case NodeKind::kAdd:
-          v = calc::add(args[0], args[1], {});
-          break;
-        case NodeKind::kSub:
-          v = calc::sub(args[0], args[1], {});
-          break;
-        case NodeKind::kMul:
-          v = calc::mul(args[0], args[1], {});
-          break;
-        case NodeKind::kDiv:
-          v = calc::div(args[0], args[1], {});
-          break;
-        case NodeKind::kFloorDiv:
-          v = calc::floor_div(args[0], args[1], {});
-          break;
-        case NodeKind::kMod:
-          v = calc::mod(args[0], args[1], {});
-          break;
-        case NodeKind::kPow:
-          v = calc::power(args[0], args[1], {});
-          break;
-        case NodeKind::kFactorial:
-          v = calc::factorial(args[0], {});
-          break;
-        case NodeKind::kPercent:
-          v = calc::div(args[0], Value::integer(100), {});
-          break;
-        case NodeKind::kCall:
-          v = calc::apply(node.func, args, {});
-          break;
-        case NodeKind::kVariable:
-          break;
-      }
+      const calc::Result<Value> v = calc::apply_node(node, args, {});
       if (!v) throw SolveFailure(calc::describe(v.error()));
       constant[i] = v.value();
       f[i] = Fraction{Poly::constant(v.value(), n), one};

@@ -92,6 +92,9 @@ int compare(const Value& a, const Value& b);
 Result<Value> number_literal(std::string_view text);
 Value constant_value(Constant c);
 
+// One node applied to its children's values (ARGS, in order); kVariable is an error.
+Result<Value> apply_node(const Node& node, std::span<const Value> args, const Limits& limits);
+
 // Evaluates TREE bottom-up. Variables are looked up in BINDINGS (an unbound one is an error).
 // Errors carry the position of the node that failed.
 Result<Value> evaluate(const Tree& tree, const Limits& limits = {},
