@@ -149,6 +149,28 @@ std::pair<std::string, std::string> quadratic_surds(const std::vector<Rational>&
   return {ps + " - " + qs, ps + " + " + qs};
 }
 
+// ±sqrt(u) for rational u: exact when u is a square, "sqrt(30)", "-3/2*sqrt(2)*i" otherwise.
+std::vector<Root> square_roots(const Rational& u) {
+  const bool imaginary = u < 0;
+  const Rational a = imaginary ? Rational(-u) : u;
+  const double m = std::sqrt(a.convert_to<double>());
+  const Complex plus = imaginary ? Complex(0.0, m) : Complex(m, 0.0);
+  const Integer rn = mp::sqrt(mp::numerator(a)), rd = mp::sqrt(mp::denominator(a));
+  if (!imaginary && rn * rn == mp::numerator(a) && rd * rd == mp::denominator(a)) {
+    const Rational r(rn, rd);
+    return {Root{plus, calc::Value::exact(r), {}}, Root{-plus, calc::Value::exact(-r), {}}};
+  }
+  Integer s, f;
+  if (!split_square(mp::numerator(a) * mp::denominator(a), s, f)) {
+    return {Root{plus, std::nullopt, {}}, Root{-plus, std::nullopt, {}}};
+  }
+  const Rational q = Rational(s) / Rational(mp::denominator(a));
+  std::string text = f == 1 ? std::string() : "sqrt(" + f.str() + ")";
+  if (q != 1) text = rational_text(q) + (text.empty() ? "" : "*" + text);
+  if (imaginary) text += text.empty() ? "i" : "*i";
+  return {Root{plus, std::nullopt, text}, Root{-plus, std::nullopt, "-" + text}};
+}
+
 }  // namespace
 
 std::vector<Root> polynomial_roots(std::vector<calc::Value> c) {
@@ -161,8 +183,23 @@ std::vector<Root> polynomial_roots(std::vector<calc::Value> c) {
   }
   const bool all_exact =
       std::all_of(c.begin(), c.end(), [](const calc::Value& v) { return v.is_exact(); });
+  bool even = c.size() >= 5;
+  for (std::size_t k = 1; k < c.size(); k += 2) even = even && c[k].is_zero();
   std::vector<Complex> numeric;
-  if (all_exact) {
+  if (all_exact && even) {
+    // x^4 = 900: roots u of the polynomial in u = x^2, then x = ±sqrt(u), exact where u is.
+    std::vector<calc::Value> half;
+    for (std::size_t k = 0; k < c.size(); k += 2) half.push_back(c[k]);
+    for (const Root& u : polynomial_roots(std::move(half))) {
+      if (u.exact) {
+        for (Root& r : square_roots(u.exact->rational())) roots.push_back(std::move(r));
+      } else {
+        const Complex s = std::sqrt(u.value);
+        roots.push_back(Root{s, std::nullopt, {}});
+        roots.push_back(Root{-s, std::nullopt, {}});
+      }
+    }
+  } else if (all_exact) {
     std::vector<Rational> q;
     for (const auto& v : c) q.push_back(v.rational());
     // Rational roots: candidates from the numeric roots, confirmed exactly, then deflated.

@@ -42,6 +42,11 @@ INSTANTIATE_TEST_SUITE_P(
         TextCase{"3x*4x=180",
                  "2 solutions:\nx = -sqrt(15) (≈ -3.8729833462074166)\nx = sqrt(15) (≈ "
                  "3.872983346207417)"},
+        TextCase{"900 / x^2 - x^2 = 0",
+                 "4 solutions:\nx = -sqrt(30) (≈ -5.477225575051661)\nx = sqrt(30) (≈ "
+                 "5.477225575051661)\nx = -sqrt(30)*i (≈ -5.477225575051661i)\nx = sqrt(30)*i (≈ "
+                 "5.477225575051661i)"},
+        TextCase{"x^4 - 5x^2 + 4 = 0", "4 solutions:\nx = -2\nx = -1\nx = 1\nx = 2"},
         TextCase{"x+y=7;xy=12", "2 solutions:\nx = 4, y = 3\nx = 3, y = 4"},
         TextCase{"4x=72;x", "x = 18"}, TextCase{"x+y=32;x-y=14;x^2", "x = 23, y = 9; x^2 = 529"},
         TextCase{"x+y=32;x-y=14;x*y=?", "x = 23, y = 9; x*y = 207"},
