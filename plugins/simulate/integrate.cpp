@@ -73,7 +73,7 @@ class Integrator {
     if (!model_.until.empty() && model_.until.holds(truths_prev_)) {
       out_.event = true;
       t_stop_ = model_.t0;
-      record_final(model_.x0);
+      record_final();
       out_.sample_t = {model_.t0};
       out_.samples.assign(n_q, {});
       for (std::size_t q = 0; q < n_q; ++q) out_.samples[q].push_back(quantity(q));
@@ -130,8 +130,8 @@ class Integrator {
     }
   }
 
-  void record_final(const State& x) {
-    model_.fill(t_stop_, x, slots_);
+  // Call with slots_ filled at t_stop_.
+  void record_final() {
     out_.t_final = t_stop_;
     out_.final_state.clear();
     for (std::size_t q = 0; q < model_.n_state + model_.n_obs; ++q) {
@@ -218,11 +218,7 @@ class Integrator {
         if (first) {
           at(st, c);
           out_.steps = steps;
-          out_.t_final = c;
-          out_.final_state.clear();
-          for (std::size_t q = 0; q < model_.n_state + model_.n_obs; ++q) {
-            out_.final_state.push_back(quantity(q));
-          }
+          record_final();
         }
         return true;
       }
@@ -238,9 +234,21 @@ class Integrator {
            "system may be stiff)";
   }
 
+  // The first time in (lo, hi] where CHANGED() (read from slots_) is true, given that it is false
+  // at lo and true at hi: bisection on the dense output down to adjacent doubles.
+  template <class Pred>
+  double bisect(const Stepper& st, double lo, double hi, Pred changed) {
+    while (true) {
+      const double mid = lo + (hi - lo) / 2;
+      if (mid <= lo || mid >= hi) return hi;
+      at(st, mid);
+      (changed() ? hi : lo) = mid;
+    }
+  }
+
   // First time in (a, c] where the condition holds, given that it fails at a. Its truth can only
   // change where one of its comparisons flips, so each flipping comparison is located by
-  // bisection on the dense output (down to adjacent doubles) and the condition is tested at
+  // bisection and the condition is tested at
   // those times in order. A comparison that flips twice within one step goes unseen: max_step
   // bounds that.
   std::optional<double> find_event(const Stepper& st, double a, double c) {
@@ -250,15 +258,8 @@ class Integrator {
     flips_.clear();
     for (std::size_t i = 0; i < until.atoms.size(); ++i) {
       if (truths_now_[i] == truths_prev_[i]) continue;
-      double lo = a;
-      double hi = c;
-      for (int k = 0; k < 200; ++k) {
-        const double mid = lo + (hi - lo) / 2;
-        if (mid <= lo || mid >= hi) break;
-        at(st, mid);
-        (until.atom_holds(i, slots_) == (truths_prev_[i] != 0) ? lo : hi) = mid;
-      }
-      flips_.push_back(hi);
+      const bool before = truths_prev_[i] != 0;
+      flips_.push_back(bisect(st, a, c, [&] { return until.atom_holds(i, slots_) != before; }));
     }
     std::sort(flips_.begin(), flips_.end());
     for (const double t : flips_) {
@@ -287,18 +288,8 @@ class Integrator {
       const double ra = rate_prev_[q];
       const double rc = rate_now_[q];
       if (!model_.rates[q] || ra == 0.0 || !(ra * rc <= 0.0)) continue;
-      double t_turn = c;
-      if (rc != 0.0) {
-        double lo = a;
-        double hi = c;
-        for (int i = 0; i < 200; ++i) {
-          const double mid = lo + (hi - lo) / 2;
-          if (mid <= lo || mid >= hi) break;
-          at(st, mid);
-          (((ra > 0) == (rate(q) > 0)) ? lo : hi) = mid;
-        }
-        t_turn = hi;
-      }
+      const double t_turn =
+          rc == 0.0 ? c : bisect(st, a, c, [&] { return (ra > 0) != (rate(q) > 0); });
       at(st, t_turn);
       update(q, quantity(q), t_turn);
       if (ra > 0) {

@@ -2,6 +2,7 @@
 // returned quickly; none crashes, hangs or runs past its bounds.
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -244,6 +245,25 @@ TEST(SimulateHostile, ConditionsWithAndOrAndChains) {
   EXPECT_NEAR(at("4 < x < 9"), 4.0, 1e-12);
   EXPECT_NEAR(at("max(x, 1) > 2.5 AND (x - 1)*(x + 1) > 0"), 2.5, 1e-12);
   EXPECT_NEAR(at("x \u2265 6"), 6.0, 1e-12);
+}
+
+TEST(SimulateHostile, MaxStepCatchesABriefCondition) {
+  // x' = 0 lets the steps grow past the 0.02 s window where sin(10 t) > 0.999; max_step bounds
+  // them.
+  sim::Problem p;
+  p.equations = {{"x", "0"}};
+  p.initial = {{"x", 0.0}};
+  p.t_end = 1000;
+  p.until = "sin(10*t) > 0.999";
+  auto loose = sim::simulate(p, sim::Options{});
+  ASSERT_TRUE(loose.ok());
+  EXPECT_FALSE(loose.value().event);
+  sim::Options bounded;
+  bounded.max_step = 0.01;
+  auto tight = sim::simulate(p, bounded);
+  ASSERT_TRUE(tight.ok());
+  ASSERT_TRUE(tight.value().event);
+  EXPECT_NEAR(tight.value().t_final, std::asin(0.999) / 10, 1e-12);
 }
 
 TEST(SimulateHostile, ConfigLimits) {
