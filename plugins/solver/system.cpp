@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 
 namespace agentrt::plugins::solver {
 namespace {
@@ -61,7 +62,19 @@ calc::Result<System> parse_system(std::string_view input) {
   if (input.size() > kMaxLength) {
     return calc::Error{"system too long (more than " + std::to_string(kMaxLength) + " bytes)", 0};
   }
-  std::string text = trim(input);
+  std::string text(input);
+  // Separators and '=' as typed on a Chinese keyboard; the rest is normalised by the lexer.
+  for (const auto& [from, to] : {std::pair<std::string_view, char>{"；", ';'},
+                                 {"，", ','},
+                                 {"＝", '='},
+                                 {"？", '?'},
+                                 {"｛", '{'},
+                                 {"｝", '}'}}) {
+    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
+      text.replace(at, from.size(), 1, to);
+    }
+  }
+  text = trim(text);
   if (text.size() >= 2 && text.front() == '{' && text.back() == '}') {
     text = trim(std::string_view(text).substr(1, text.size() - 2));
   }

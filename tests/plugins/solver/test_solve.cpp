@@ -31,6 +31,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         TextCase{"x+y=32;x-y=14", "x = 23, y = 9"},
         TextCase{"x + y = 3, 2x + 4y = 4", "x = 4, y = -1"},
+        TextCase{"ｘ＋ｙ＝３２；ｘ－ｙ＝１４", "x = 23, y = 9"},
         TextCase{"x+y=10;x-z=3;y-z=4", "x = 9/2 (≈ 4.5), y = 11/2 (≈ 5.5), z = 3/2 (≈ 1.5)"},
         TextCase{"3x+7=24", "x = 17/3 (≈ 5.666666666666667)"},
         TextCase{"2t + 6t + t = 1, t", "t = 1/9 (≈ 0.1111111111111111)"},
