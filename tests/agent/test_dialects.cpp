@@ -1,0 +1,214 @@
+// Properties every dialect keeps: prefix-stable rendering, assistant turns that are exactly the
+// model's text plus end_of_turn(), parse(render) round trips, and golden text for the trainer.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "agent_tools.h"
+#include "agentrt/agent/dialect.h"
+#include "dialect_test_util.h"
+
+namespace agentrt::agent {
+namespace {
+
+using nlohmann::json;
+
+std::vector<Message> moss_none_conversation() {
+  return {Message::user("你好，介绍一下你自己。"),
+          Message::calls({}, "用户在打招呼，不需要调用工具。"),
+          Message::answer("你好，我是MOSS。"),
+          Message::user("1+1?"),
+          Message::calls({{"call_1", "calculator", {{"expression", "1+1"}}}}, "算一下。"),
+          Message::tool_result("calculator", "call_1", "'2'"),
+          Message::answer("等于2。")};
+}
+
+struct Case {
+  std::string dialect;
+  ToolPrompt prompt;
+  std::string conversation;
+};
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.dialect << "/" << (c.prompt == ToolPrompt::full ? "full" : "compact") << "/"
+      << c.conversation;
+}
+
+std::string case_name(const testing::TestParamInfo<Case>& info) {
+  return info.param.dialect + "_" + (info.param.prompt == ToolPrompt::full ? "full" : "compact") +
+         "_" + info.param.conversation;
+}
+
+class DialectProperties : public testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    samples_ = test::sample_conversations();
+    if (GetParam().conversation == "moss_none") {
+      messages_ = moss_none_conversation();
+    } else {
+      messages_ = samples_.conversations.at(GetParam().conversation);
+    }
+    dialect_ = dialect_by_name(GetParam().dialect);
+    options_.tool_prompt = GetParam().prompt;
+    registry_ = test::agent_registry();
+  }
+  std::string render(std::size_t n, bool generation_prompt) const {
+    RenderOptions o = options_;
+    o.add_generation_prompt = generation_prompt;
+    return dialect_->render(std::span(messages_).first(n), samples_.tools, o);
+  }
+
+  test::SampleConversations samples_;
+  std::vector<Message> messages_;
+  std::unique_ptr<Dialect> dialect_;
+  RenderOptions options_;
+  std::unique_ptr<tools::Registry> registry_;
+};
+
+TEST_P(DialectProperties, RenderingIsPrefixStable) {
+  for (std::size_t k = 1; k < messages_.size(); ++k) {
+    const std::string shorter = render(k, false), longer = render(k + 1, false);
+    EXPECT_TRUE(longer.starts_with(shorter)) << "messages 0.." << k << "\n--- shorter:\n"
+                                             << shorter << "\n--- longer:\n"
+                                             << longer;
+    EXPECT_TRUE(render(k, true).starts_with(shorter)) << k;
+    if (messages_[k].role == Role::assistant) {
+      EXPECT_TRUE(longer.starts_with(render(k, true))) << "generation prompt before message " << k;
+    }
+  }
+}
+
+TEST_P(DialectProperties, AssistantTurnIsModelTextPlusEndOfTurn) {
+  const auto stops = dialect_->stop_sequences();
+  for (std::size_t k = 0; k < messages_.size(); ++k) {
+    const Message& m = messages_[k];
+    if (m.role != Role::assistant) continue;
+    SCOPED_TRACE("message " + std::to_string(k));
+    const std::string prompt = render(k, true), full = render(k + 1, false);
+    ASSERT_TRUE(full.starts_with(prompt));
+    std::string turn = full.substr(prompt.size());
+    const std::string end = dialect_->end_of_turn(m);
+    ASSERT_TRUE(turn.ends_with(end)) << turn;
+    const std::string model_text = turn.substr(0, turn.size() - end.size());
+    // The model can write this text without hitting a stop sequence early.
+    for (const auto& stop : stops) EXPECT_EQ(model_text.find(stop), std::string::npos) << stop;
+
+    ParsedTurn parsed = dialect_->parse(model_text, registry_.get());
+    EXPECT_FALSE(parsed.has_errors()) << model_text;
+    EXPECT_EQ(parsed.thoughts,
+              GetParam().dialect == "chatml" && m.tool_calls.empty() ? std::string() : m.thoughts);
+    ASSERT_EQ(parsed.calls.size(), m.tool_calls.size()) << model_text;
+    for (std::size_t i = 0; i < m.tool_calls.size(); ++i) {
+      EXPECT_EQ(parsed.calls[i].call.name, m.tool_calls[i].name);
+      json expected = m.tool_calls[i].arguments;
+      if (GetParam().dialect == "moss") expected.erase("k");  // MOSS calls carry one string
+      EXPECT_EQ(parsed.calls[i].call.arguments, expected);
+    }
+    if (m.tool_calls.empty() && !m.content.empty()) {
+      ASSERT_TRUE(parsed.is_answer()) << model_text;
+      EXPECT_EQ(*parsed.answer, m.content);
+    }
+    // The message the loop records from the model's text renders to the same conversation.
+    std::vector<Message> recorded(messages_.begin(), messages_.begin() + k + 1);
+    recorded[k] = parsed.to_message(model_text);
+    EXPECT_EQ(dialect_->render(recorded, samples_.tools, options_), full);
+  }
+}
+
+TEST_P(DialectProperties, MatchesGoldenText) {
+  if (GetParam().conversation == "moss_none") GTEST_SKIP() << "no golden file for this one";
+  std::string file = GetParam().dialect;
+  if (GetParam().dialect != "moss") {
+    file += GetParam().prompt == ToolPrompt::full ? "-full" : "-compact";
+  }
+  file += "-" + GetParam().conversation + ".txt";
+  const auto path = agentrt::test::test_data() / "dialects" / file;
+  const std::string text = render(messages_.size(), false);
+  if (const char* update = std::getenv("AGENTRT_UPDATE_GOLDEN"); update && *update) {
+    std::ofstream(path, std::ios::binary) << text;
+  }
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " (AGENTRT_UPDATE_GOLDEN=1 writes it)";
+  EXPECT_EQ(text, test::slurp(path)) << path;
+}
+
+std::vector<Case> all_cases() {
+  std::vector<Case> cases;
+  for (const std::string conv : {"circle", "parallel"}) {
+    for (auto prompt : {ToolPrompt::full, ToolPrompt::compact}) {
+      cases.push_back({"chatml", prompt, conv});
+      cases.push_back({"react", prompt, conv});
+    }
+    cases.push_back({"moss", ToolPrompt::full, conv});
+  }
+  cases.push_back({"moss", ToolPrompt::full, "moss_none"});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(All, DialectProperties, testing::ValuesIn(all_cases()), case_name);
+
+TEST(DialectFactory, KnowsTheThreeDialects) {
+  for (const auto& name : dialect_names()) EXPECT_EQ(dialect_by_name(name)->name(), name);
+  try {
+    dialect_by_name("llama3");
+    FAIL() << "expected DialectError";
+  } catch (const DialectError& e) {
+    EXPECT_NE(std::string(e.what()).find("chatml, moss, react"), std::string::npos);
+  }
+}
+
+TEST(DialectChooser, OverrideThenMetadataThenTemplateThenDefault) {
+  EXPECT_EQ(choose_dialect("react", "moss", "<|im_start|>").name, "react");
+  EXPECT_EQ(choose_dialect("react", "", "").reason, "--dialect");
+  EXPECT_EQ(choose_dialect("", "moss", "<|im_start|>").name, "moss");
+  EXPECT_EQ(choose_dialect("", "moss", "").reason, "agentrt.chat.dialect");
+  EXPECT_EQ(choose_dialect("", "", "{% for m in messages %}<|im_start|>{{m.role}}").name, "chatml");
+  EXPECT_EQ(choose_dialect("", "", "{{ '<|Human|>: ' + m.content + '<eoh>' }}").name, "moss");
+  EXPECT_EQ(choose_dialect("", "", "Thought: ... Action Input: ...").name, "react");
+  auto fallback = choose_dialect("", "", "[INST] {{ m }} [/INST]");
+  EXPECT_EQ(fallback.name, "chatml");
+  EXPECT_EQ(fallback.reason, "default");
+  EXPECT_THROW(choose_dialect("", "alpaca", ""), DialectError);
+  EXPECT_THROW(choose_dialect("alpaca", "", ""), DialectError);
+  EXPECT_EQ(tool_prompt_from_name("compact"), ToolPrompt::compact);
+  EXPECT_THROW(tool_prompt_from_name("short"), DialectError);
+}
+
+TEST(ChatmlRender, MatchesTheDesignExample) {
+  auto samples = test::sample_conversations();
+  auto dialect = dialect_by_name("chatml");
+  const auto& messages = samples.conversations.at("circle");
+  std::string text = dialect->render(std::span(messages).subspan(1), {}, {});
+  EXPECT_EQ(text,
+            "<|im_start|>user\nWhat is the area of a circle with radius 3.5?<|im_end|>\n"
+            "<|im_start|>assistant\n<tool_call>\n"
+            "{\"name\": \"calculator\", \"arguments\": {\"expression\": \"3.5^2*pi\"}}\n"
+            "</tool_call><|im_end|>\n"
+            "<|im_start|>user\n<tool_response>\n"
+            "{\"name\": \"calculator\", \"content\": \"38.48451000647496\"}\n"
+            "</tool_response><|im_end|>\n"
+            "<|im_start|>assistant\nThe area is about 38.48.<|im_end|>\n");
+}
+
+TEST(ChatmlRender, CompactToolLinesListOptionalArguments) {
+  auto samples = test::sample_conversations();
+  auto dialect = dialect_by_name("chatml");
+  RenderOptions options;
+  options.tool_prompt = ToolPrompt::compact;
+  std::vector<Message> messages{Message::user("hi")};
+  std::string text = dialect->render(messages, samples.tools, options);
+  EXPECT_NE(text.find("# Tools\n- calculator(expression): Evaluates an arithmetic expression.\n"
+                      "- search(query, k?): Searches the documents.\n"),
+            std::string::npos)
+      << text;
+}
+
+TEST(MessageJson, RoundTrips) {
+  Message m = Message::calls({{"call_1", "calculator", {{"expression", "1+1"}}}}, "think");
+  m.raw = "raw text";
+  Message back = json(m).get<Message>();
+  EXPECT_EQ(json(back), json(m));
+  EXPECT_THROW(json({{"role", "robot"}, {"content", ""}}).get<Message>(), json::exception);
+}
+
+}  // namespace
+}  // namespace agentrt::agent
