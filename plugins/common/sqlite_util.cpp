@@ -73,15 +73,12 @@ int ProgressGuard::on_progress(void* self) noexcept {
   return guard->fired_ ? 1 : 0;
 }
 
-namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is invalid (overlong forms,
-// surrogates and code points past U+10FFFF included).
-size_t utf8_sequence_length(std::string_view s, size_t i) {
+char32_t decode_utf8(std::string_view s, size_t i, size_t& length) {
   const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) return 1;
+  length = 1;
+  if (b0 < 0x80) return b0;
   size_t n = 0;
-  uint32_t cp = 0;
+  char32_t cp = 0;
   if ((b0 & 0xE0) == 0xC0) {
     n = 2;
     cp = b0 & 0x1F;
@@ -92,33 +89,32 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
     n = 4;
     cp = b0 & 0x07;
   } else {
-    return 0;
+    return kReplacement;
   }
-  if (i + n > s.size()) return 0;
+  if (i + n > s.size()) return kReplacement;
   for (size_t k = 1; k < n; ++k) {
     const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return 0;
+    if ((b & 0xC0) != 0x80) return kReplacement;
     cp = (cp << 6) | (b & 0x3F);
   }
-  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
+  static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return kReplacement;
+  length = n;
+  return cp;
 }
-
-}  // namespace
 
 std::string sanitize_utf8(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size());
   for (size_t i = 0; i < bytes.size();) {
-    const size_t n = utf8_sequence_length(bytes, i);
-    if (n == 0) {
+    size_t n = 0;
+    const char32_t c = decode_utf8(bytes, i, n);
+    if (c == kReplacement && n == 1) {
       out += "\xEF\xBF\xBD";
-      ++i;
     } else {
       out.append(bytes.substr(i, n));
-      i += n;
     }
+    i += n;
   }
   return out;
 }

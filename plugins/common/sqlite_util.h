@@ -71,6 +71,12 @@ class ProgressGuard {
   bool fired_ = false;
 };
 
+inline constexpr char32_t kReplacement = 0xFFFD;
+
+// The code point at s[i] and its length in bytes. An invalid sequence (overlong, surrogate, past
+// U+10FFFF, cut short) decodes as kReplacement with length 1.
+char32_t decode_utf8(std::string_view s, size_t i, size_t& length);
+
 // Valid UTF-8 copy of `bytes`: each invalid sequence becomes U+FFFD. JSON output needs this.
 std::string sanitize_utf8(std::string_view bytes);
 

@@ -2,34 +2,6 @@
 
 namespace agentrt::plugins::search {
 
-char32_t decode_utf8(std::string_view s, size_t i, size_t& length) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  length = 1;
-  if (b0 < 0x80) return b0;
-  size_t n = 0;
-  char32_t cp = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    n = 2;
-    cp = b0 & 0x1F;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    n = 3;
-    cp = b0 & 0x0F;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    n = 4;
-    cp = b0 & 0x07;
-  } else {
-    return 0xFFFD;
-  }
-  if (i + n > s.size()) return 0xFFFD;
-  for (size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return 0xFFFD;
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  length = n;
-  return cp;
-}
-
 bool is_cjk(char32_t c) {
   return (c >= 0x4E00 && c <= 0x9FFF) ||    // CJK unified ideographs
          (c >= 0x3400 && c <= 0x4DBF) ||    // extension A

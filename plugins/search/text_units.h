@@ -9,11 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "sqlite_util.h"
+
 namespace agentrt::plugins::search {
 
-// Decodes the code point at s[i] and its length in bytes (1 for an invalid byte, which decodes
-// as U+FFFD).
-char32_t decode_utf8(std::string_view s, size_t i, size_t& length);
+using sqlite::decode_utf8;
 
 // Han ideographs, kana and Hangul: scripts written without spaces between words.
 bool is_cjk(char32_t c);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <initializer_list>
+#include <optional>
 
 #include <agentrt/tools/config.h>
 
@@ -162,6 +163,22 @@ Connection connect(const SqlOptions& options) {
   return c;
 }
 
+// One tool call's connection, stopped at the configured time limit or the call's deadline,
+// whichever comes first, or when the call is cancelled.
+struct Call {
+  Call(const SqlOptions& options, const tools::ToolContext& ctx)
+      : conn(connect(options)),
+        deadline(std::min(Clock::now() + options.timeout, ctx.deadline())),
+        guard(conn.db.get(), [this, &ctx] { return ctx.cancelled() || Clock::now() >= deadline; }) {
+  }
+  sqlite3* db() const { return conn.db.get(); }
+  ToolResult stopped(std::chrono::milliseconds limit) const;
+
+  Connection conn;
+  Clock::time_point deadline;
+  sqlite::ProgressGuard guard;
+};
+
 // Skips whitespace, ';' and comments.
 std::string_view skip_noise(std::string_view s) {
   size_t i = 0;
@@ -236,8 +253,19 @@ std::string cell(sqlite3_stmt* stmt, int column, size_t max_cell_bytes, json& va
   }
 }
 
-ToolResult stopped(bool deadline_passed, std::chrono::milliseconds limit) {
-  if (deadline_passed)
+// Opens `call`; returns the failure to report when the database cannot be opened.
+std::optional<ToolResult> open_call(std::optional<Call>& call, const SqlOptions& options,
+                                    const tools::ToolContext& ctx) {
+  try {
+    call.emplace(options, ctx);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return ToolResult::failure(e.what());
+  }
+}
+
+ToolResult Call::stopped(std::chrono::milliseconds limit) const {
+  if (Clock::now() >= deadline)
     return ToolResult::failure("query stopped: it ran past the time limit (" +
                                std::to_string(limit.count()) + " ms); narrow it or add a LIMIT");
   return ToolResult::failure("query cancelled");
@@ -274,15 +302,9 @@ ToolResult SqlDatabase::query(std::string_view sql, const tools::ToolContext& ct
   if (!options_.writable && starts_with_keyword(sql, "REINDEX"))
     return ToolResult::failure("refused: the database is read-only (only SELECT queries run)");
 
-  Connection conn;
-  try {
-    conn = connect(options_);
-  } catch (const std::exception& e) {
-    return ToolResult::failure(e.what());
-  }
-  sqlite3* db = conn.db.get();
-  const auto deadline = std::min(Clock::now() + options_.timeout, ctx.deadline());
-  sqlite::ProgressGuard guard(db, [&] { return ctx.cancelled() || Clock::now() >= deadline; });
+  std::optional<Call> call;
+  if (auto failed = open_call(call, options_, ctx)) return *failed;
+  sqlite3* db = call->db();
 
   // Empty statements (";;") before the real one prepare to nothing; step over them.
   sqlite::StmtPtr stmt;
@@ -294,7 +316,8 @@ ToolResult SqlDatabase::query(std::string_view sql, const tools::ToolContext& ct
     const int rc = sqlite3_prepare_v2(db, start, static_cast<int>(end - start), &raw, &tail);
     stmt.reset(raw);
     if (rc != SQLITE_OK) {
-      if (!conn.auth->refusal.empty()) return ToolResult::failure("refused: " + conn.auth->refusal);
+      if (!call->conn.auth->refusal.empty())
+        return ToolResult::failure("refused: " + call->conn.auth->refusal);
       return ToolResult::failure("SQL error: " + sqlite::sanitize_utf8(sqlite3_errmsg(db)));
     }
     if (tail == start) break;
@@ -328,7 +351,7 @@ ToolResult SqlDatabase::query(std::string_view sql, const tools::ToolContext& ct
     const int rc = sqlite3_step(stmt.get());
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) {
-      if (guard.fired()) return stopped(Clock::now() >= deadline, options_.timeout);
+      if (call->guard.fired()) return call->stopped(options_.timeout);
       return ToolResult::failure("SQL error: " + sqlite::sanitize_utf8(sqlite3_errmsg(db)));
     }
     if (n_rows == options_.max_rows) {
@@ -374,15 +397,9 @@ ToolResult SqlDatabase::query(std::string_view sql, const tools::ToolContext& ct
 }
 
 ToolResult SqlDatabase::schema(std::string_view table, const tools::ToolContext& ctx) const {
-  Connection conn;
-  try {
-    conn = connect(options_);
-  } catch (const std::exception& e) {
-    return ToolResult::failure(e.what());
-  }
-  sqlite3* db = conn.db.get();
-  const auto deadline = std::min(Clock::now() + options_.timeout, ctx.deadline());
-  sqlite::ProgressGuard guard(db, [&] { return ctx.cancelled() || Clock::now() >= deadline; });
+  std::optional<Call> call;
+  if (auto failed = open_call(call, options_, ctx)) return *failed;
+  sqlite3* db = call->db();
   try {
     auto objects =
         sqlite::prepare(db,
@@ -413,7 +430,7 @@ ToolResult SqlDatabase::schema(std::string_view table, const tools::ToolContext&
       text += t["sql"].get<std::string>() + ";\n";
       tables.push_back(std::move(t));
     }
-    if (guard.fired()) return stopped(Clock::now() >= deadline, options_.timeout);
+    if (call->guard.fired()) return call->stopped(options_.timeout);
     if (tables.empty()) {
       if (table.empty())
         return ToolResult::success("(the database has no tables)", {{"tables", tables}});
