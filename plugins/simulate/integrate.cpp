@@ -3,6 +3,7 @@
 // on the continuous extension between steps. The only file that includes Odeint (it compiles
 // slowly).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -69,6 +70,8 @@ class Integrator {
       out_.extrema[q] = Extremum{v, model_.t0, v, model_.t0, 0, 0.0, 0.0};
       rate_prev_[q] = rate(q);
     }
+    value_prev_.assign(n_q, 0.0);
+    for (std::size_t q = 0; q < n_q; ++q) value_prev_[q] = quantity(q);
     model_.until.truths(slots_, truths_prev_);
     if (!model_.until.empty() && model_.until.holds(truths_prev_)) {
       out_.event = true;
@@ -271,11 +274,13 @@ class Integrator {
   }
 
   // Updates the extrema over the step [a, c]: the endpoint values, and interior turning points
-  // where a known rate changes sign (located by bisection on the dense output).
+  // where a known rate changes sign (located by bisection on the dense output). Quantities with
+  // no known rate are probed inside the step instead (see probe_turning_points).
   calc::Result<bool> track_extrema(const Stepper& st, double a, double c) {
     const std::size_t n_q = model_.n_state + model_.n_obs;
     at(st, c);
     rate_now_.resize(n_q);
+    value_now_.resize(n_q);
     for (std::size_t q = 0; q < n_q; ++q) {
       const double v = quantity(q);
       if (!std::isfinite(v)) {
@@ -283,8 +288,10 @@ class Integrator {
       }
       update(q, v, c);
       rate_now_[q] = rate(q);
+      value_now_[q] = v;
     }
     for (std::size_t q = 0; q < n_q; ++q) {
+      if (!model_.rates[q]) probe_turning_points(st, q, a, c);
       const double ra = rate_prev_[q];
       const double rc = rate_now_[q];
       if (!model_.rates[q] || ra == 0.0 || !(ra * rc <= 0.0)) continue;
@@ -299,7 +306,67 @@ class Integrator {
       }
     }
     rate_prev_ = rate_now_;
+    value_prev_ = value_now_;
     return true;
+  }
+
+  // A turning point of a quantity without a known rate shows as an interior maximum or minimum
+  // among a few dense-output points of the step; golden-section search (Kiefer 1953) on the
+  // bracket around it refines it. A turning point right at a step boundary keeps the boundary
+  // value.
+  void probe_turning_points(const Stepper& st, std::size_t q, double a, double c) {
+    constexpr std::size_t kParts = 4;
+    std::array<double, kParts + 1> ts{};
+    std::array<double, kParts + 1> vs{};
+    for (std::size_t k = 0; k <= kParts; ++k) {
+      ts[k] = k == kParts ? c : a + (c - a) * static_cast<double>(k) / kParts;
+    }
+    vs[0] = value_prev_[q];
+    vs[kParts] = value_now_[q];
+    for (std::size_t k = 1; k < kParts; ++k) {
+      at(st, ts[k]);
+      vs[k] = quantity(q);
+      update(q, vs[k], ts[k]);
+    }
+    for (const double sign : {1.0, -1.0}) {
+      std::size_t best = 0;
+      for (std::size_t k = 1; k <= kParts; ++k) {
+        if (sign * vs[k] > sign * vs[best]) best = k;
+      }
+      if (best == 0 || best == kParts) continue;
+      double scale = 0.0;
+      for (const double v : vs) scale = std::max(scale, std::abs(v));
+      // A flat quantity (a conserved energy) peaks at rounding noise: nothing to refine.
+      if (sign * vs[best] - std::max(sign * vs[0], sign * vs[kParts]) <= 1e-13 * scale) continue;
+      auto f = [&](double t) {
+        at(st, t);
+        return sign * quantity(q);
+      };
+      const double g = (std::sqrt(5.0) - 1) / 2;
+      double lo = ts[best - 1];
+      double hi = ts[best + 1];
+      double x1 = hi - g * (hi - lo);
+      double x2 = lo + g * (hi - lo);
+      double f1 = f(x1);
+      double f2 = f(x2);
+      for (int i = 0; i < 100 && x1 < x2; ++i) {
+        if (f1 >= f2) {
+          hi = x2;
+          x2 = x1;
+          f2 = f1;
+          x1 = hi - g * (hi - lo);
+          f1 = f(x1);
+        } else {
+          lo = x1;
+          x1 = x2;
+          f1 = f2;
+          x2 = lo + g * (hi - lo);
+          f2 = f(x2);
+        }
+      }
+      if (std::isfinite(f1)) update(q, sign * f1, x1);
+      if (std::isfinite(f2)) update(q, sign * f2, x2);
+    }
   }
 
   void update(std::size_t q, double v, double t) {
@@ -321,6 +388,8 @@ class Integrator {
   State x_;                        // dense-output state
   std::vector<double> rate_prev_;  // (quantity) rates at the start of the current step
   std::vector<double> rate_now_;
+  std::vector<double> value_prev_;  // (quantity) values at the start of the current step
+  std::vector<double> value_now_;
   std::vector<char> truths_prev_;  // (atom) the until comparisons at the start of the step
   std::vector<char> truths_now_;
   std::vector<double> flips_;  // times in the step where a comparison flips

@@ -65,7 +65,7 @@ struct Extremum {
 };
 
 struct Outcome {
-  std::vector<std::string> names;  // state variables (sorted as given), then observables
+  std::vector<std::string> names;  // state variables in the order given, then observables
   std::size_t n_state = 0;
   double t_final = 0.0;             // t_end, or the event time
   std::vector<double> final_state;  // per name, at t_final

@@ -68,6 +68,28 @@ TEST(SimulateTool, ThroughTheDispatcher) {
   EXPECT_EQ(f.data.at("trajectory").at("energy").size(), 4u);
 }
 
+TEST(SimulateTool, ObservableExtremaBetweenSteps) {
+  // Drag-free flight: the speed is slowest at the apex, v0 cos(theta), inside some step.
+  tools::Registry registry;
+  register_simulate(registry, tools::Config{});
+  const tools::ToolContext ctx(tools::ToolContext::Clock::now() + std::chrono::seconds(30),
+                               nullptr);
+  const auto r =
+      registry.find("simulate")
+          ->invoke({{"equations", {{"x", "vx"}, {"y", "vy"}, {"vx", "0"}, {"vy", "-9.81"}}},
+                    {"initial", {{"x", 0}, {"y", 0}, {"vx", 12}, {"vy", 16}}},
+                    {"observe", {{"speed", "sqrt(vx^2 + vy^2)"}, {"height", "y"}}},
+                    {"until", "y < 0"}},
+                   ctx);
+  ASSERT_TRUE(r.ok) << r.text;
+  const json& speed = r.data.at("extrema").at("speed");
+  EXPECT_NEAR(speed.at("min").get<double>(), 12.0, 1e-9);
+  EXPECT_NEAR(speed.at("t_min").get<double>(), 16 / 9.81, 1e-6);
+  const json& height = r.data.at("extrema").at("height");
+  EXPECT_NEAR(height.at("max").get<double>(), 16.0 * 16 / (2 * 9.81), 1e-12);
+  EXPECT_NEAR(height.at("t_max").get<double>(), 16 / 9.81, 1e-6);
+}
+
 TEST(SimulateTool, EveryPresetRunsWithDefaults) {
   tools::Registry registry;
   register_simulate(registry, tools::Config{});
