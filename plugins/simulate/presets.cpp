@@ -224,10 +224,12 @@ calc::Result<PresetRun> make_preset(std::string_view name,
   for (const auto& [key, value] : given) {
     if (!run.params.contains(key)) {
       std::string names;
-      for (const ParamSpec& ps : spec->params)
-        names += (names.empty() ? "" : ", ") + std::string(ps.name);
-      return bad("preset " + run.name + " has no parameter '" + key + "' (parameters: " + names +
-                 ")");
+      for (const ParamSpec& ps : spec->params) {
+        names += (names.empty() ? "" : "; ") + std::string(ps.name) + ": " + std::string(ps.about);
+        if (!ps.unit.empty()) names += " (" + std::string(ps.unit) + ")";
+      }
+      return bad("preset " + run.name + " has no parameter '" + key + "'; its parameters are " +
+                 names);
     }
     if (!std::isfinite(value)) return bad("parameter '" + key + "' is not finite");
     run.params[key] = value;
