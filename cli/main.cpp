@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   agentrt::cli::add_generate_commands(app);
   agentrt::cli::add_tools_commands(app);
   agentrt::cli::add_index_commands(app);
+  agentrt::cli::add_agent_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
