@@ -218,6 +218,11 @@ IndexStats build_index(const std::vector<fs::path>& sources, const fs::path& ind
     auto count = sqlite::prepare(h, "SELECT count(*) FROM docs");
     sqlite3_step(count.get());
     stats.documents = sqlite3_column_int64(count.get(), 0);
+    // Readers need the collection size on every open; counting 100,000 rows each time is not free.
+    auto store =
+        sqlite::prepare(h, "INSERT OR REPLACE INTO meta (key, value) VALUES ('documents', ?1)");
+    bind_text(store.get(), 1, std::to_string(stats.documents));
+    sqlite::step_done(h, store.get());
     sqlite::exec(h, "COMMIT");
     return stats;
   } catch (const sqlite::SqliteError& e) {
@@ -287,7 +292,10 @@ SearchIndex::SearchIndex(const fs::path& index) : impl_(std::make_unique<Impl>()
     // of the index, not a copy.
     sqlite::exec(h, "CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, docs_fts, row)");
     impl_->doc_frequency = sqlite::prepare(h, "SELECT doc FROM temp.vocabulary WHERE term = ?1");
-    auto count = sqlite::prepare(h, "SELECT count(*) FROM docs");
+    auto count = sqlite::prepare(
+        h,
+        "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'documents'), "
+        "(SELECT count(*) FROM docs))");
     sqlite3_step(count.get());
     impl_->n_docs = sqlite3_column_int64(count.get(), 0);
   } catch (const sqlite::SqliteError& e) {

@@ -16,6 +16,7 @@
 //   max_rows      rows returned per call (default 200)
 //   max_bytes     bytes of text returned per call (default 16384)
 //   max_cell_bytes  bytes shown of one value (default 1000)
+//   max_value_bytes the largest string or blob a statement may build (default 1000000)
 //
 // Errors: register_sql throws tools::ConfigError when a configured value has the wrong type or
 // a configured database does not exist. Tool calls report every SQL problem as a failure result.
