@@ -380,11 +380,12 @@ ToolResult SqlDatabase::query(std::string_view sql, const tools::ToolContext& ct
 
   if (n_cols == 0) {
     const int64_t changes = sqlite3_changes64(db);
-    return ToolResult::success("OK, " + std::to_string(changes) + " rows changed",
-                               json{{"columns", json::array()},
-                                    {"rows", json::array()},
-                                    {"truncated", false},
-                                    {"changes", changes}});
+    return ToolResult::success(
+        "OK, " + std::to_string(changes) + (changes == 1 ? " row changed" : " rows changed"),
+        json{{"columns", json::array()},
+             {"rows", json::array()},
+             {"truncated", false},
+             {"changes", changes}});
   }
   if (cut.empty()) {
     text += "(" + std::to_string(n_rows) + (n_rows == 1 ? " row)" : " rows)");

@@ -187,7 +187,7 @@ TEST_F(SqlTest, WritableModeWritesButKeepsTheGuards) {
   auto r = sql(
       "INSERT INTO customers (name, city, joined) VALUES ('Test Person', 'Oslo', '2026-01-01')");
   ASSERT_TRUE(r.ok) << r.text;
-  EXPECT_EQ(r.text, "OK, 1 rows changed");
+  EXPECT_EQ(r.text, "OK, 1 row changed");
   r = sql("SELECT count(*) FROM customers");
   EXPECT_EQ(r.data["rows"][0][0], 17);
   r = sql("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)");
