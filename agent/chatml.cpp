@@ -136,6 +136,9 @@ class ChatmlDialect final : public Dialect {
   ParsedTurn parse(std::string_view text, const tools::Registry* registry,
                    const ParseOptions& options) const override {
     ParsedTurn turn;
+    // Text after an end marker the model wrote itself is not part of the turn.
+    if (auto end = text.find("<|im_end|>"); end != std::string_view::npos)
+      text = text.substr(0, end);
     // A model that goes on to write the results itself has stopped calling.
     if (auto r = text.find("<tool_response>"); r != std::string_view::npos)
       text = text.substr(0, r);

@@ -25,6 +25,7 @@ inline std::string slurp(const std::filesystem::path& path) {
 
 struct SampleConversations {
   std::vector<tools::ToolSpec> tools;
+  // "circle", "parallel" for every dialect; "moss_none" (MOSS's None commands turn) for moss.
   std::map<std::string, std::vector<Message>> conversations;
 };
 
@@ -38,6 +39,9 @@ inline SampleConversations sample_conversations() {
   }
   for (const auto& [name, messages] : j.at("conversations").items()) {
     out.conversations[name] = messages.get<std::vector<Message>>();
+  }
+  for (const auto& [name, messages] : j.at("moss_conversations").items()) {
+    out.conversations["moss_" + name] = messages.get<std::vector<Message>>();
   }
   return out;
 }

@@ -127,6 +127,7 @@ TEST(ChatmlParse, MalformedOutputTable) {
        kCalc +
            "\n<tool_response>\n{\"name\": \"calculator\", \"content\": \"4\"}\n</tool_response>",
        {""}},
+      {"end marker written by the model", "4<|im_end|>\n<|im_start|>user\nmore", {}, "4"},
       {"upper-case tags are just text",
        "<TOOL_CALL>{}</TOOL_CALL>",
        {},

@@ -13,16 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<Message> moss_none_conversation() {
-  return {Message::user("你好，介绍一下你自己。"),
-          Message::calls({}, "用户在打招呼，不需要调用工具。"),
-          Message::answer("你好，我是MOSS。"),
-          Message::user("1+1?"),
-          Message::calls({{"call_1", "calculator", {{"expression", "1+1"}}}}, "算一下。"),
-          Message::tool_result("calculator", "call_1", "'2'"),
-          Message::answer("等于2。")};
-}
-
 struct Case {
   std::string dialect;
   ToolPrompt prompt;
@@ -43,11 +33,7 @@ class DialectProperties : public testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
     samples_ = test::sample_conversations();
-    if (GetParam().conversation == "moss_none") {
-      messages_ = moss_none_conversation();
-    } else {
-      messages_ = samples_.conversations.at(GetParam().conversation);
-    }
+    messages_ = samples_.conversations.at(GetParam().conversation);
     dialect_ = dialect_by_name(GetParam().dialect);
     options_.tool_prompt = GetParam().prompt;
     registry_ = test::agent_registry();
@@ -116,7 +102,6 @@ TEST_P(DialectProperties, AssistantTurnIsModelTextPlusEndOfTurn) {
 }
 
 TEST_P(DialectProperties, MatchesGoldenText) {
-  if (GetParam().conversation == "moss_none") GTEST_SKIP() << "no golden file for this one";
   std::string file = GetParam().dialect;
   if (GetParam().dialect != "moss") {
     file += GetParam().prompt == ToolPrompt::full ? "-full" : "-compact";
