@@ -79,6 +79,8 @@ std::vector<Rational> rational_candidates(double x, long long max_den) {
   for (int i = 0; i < 40; ++i) {
     const double a = std::floor(f);
     if (std::abs(a) > 1e15) break;
+    // Stop before the next convergent's numerator could overflow 64 bits.
+    if (std::abs(a) * (std::abs(static_cast<double>(p1)) + 1.0) > 1e18) break;
     const auto ai = static_cast<long long>(a);
     const long long p2 = ai * p1 + p0, q2 = ai * q1 + q0;
     if (q2 > max_den || q2 <= 0) break;
@@ -108,9 +110,9 @@ std::vector<Rational> deflate(const std::vector<Rational>& c, const Rational& ro
   return q;
 }
 
-// n = s^2 * f with f squarefree, for |n| < 10^12 (trial division); false when too large.
+// n = s^2 * f with f squarefree, for n <= 10^10 (trial division); false when larger.
 bool split_square(Integer n, Integer& s, Integer& f) {
-  if (n > Integer(1'000'000'000'000LL)) return false;
+  if (n > Integer(10'000'000'000LL)) return false;  // trial division up to 10^5
   s = 1;
   for (long long p = 2; Integer(p) * p <= n; ++p) {
     while (n % (p * p) == 0) {
