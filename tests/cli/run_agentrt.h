@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -30,14 +31,21 @@ inline std::string read_file(const std::filesystem::path& p) {
   return s.str();
 }
 
-inline RunResult run_agentrt(std::vector<std::string> args) {
+// STDIN, when given, is written to a file that becomes the command's standard input.
+inline RunResult run_agentrt(std::vector<std::string> args,
+                             const std::optional<std::string>& stdin_text = std::nullopt) {
   namespace fs = std::filesystem;
   static int counter = 0;
   const fs::path base = fs::temp_directory_path() / ("agentrt_cli_" + std::to_string(::getpid()) +
                                                      "_" + std::to_string(counter++));
   const std::string out_path = base.string() + ".out", err_path = base.string() + ".err";
+  const std::string in_path = base.string() + ".in";
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
+  if (stdin_text) {
+    std::ofstream(in_path, std::ios::binary) << *stdin_text;
+    posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
+  }
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
@@ -58,6 +66,7 @@ inline RunResult run_agentrt(std::vector<std::string> args) {
   run.err = read_file(err_path);
   fs::remove(out_path);
   fs::remove(err_path);
+  if (stdin_text) fs::remove(in_path);
   return run;
 }
 
