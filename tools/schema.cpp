@@ -265,7 +265,9 @@ void check_schema_node(const json& schema, const std::string& path, std::vector<
     }
   }
   for (const char* key : {"minLength", "maxLength", "minItems", "maxItems"}) {
-    if (auto it = schema.find(key); it != schema.end() && !it->is_number_unsigned()) {
+    // A literal 1 in C++ is a signed JSON integer; "1" parsed from text is unsigned. Both count.
+    if (auto it = schema.find(key);
+        it != schema.end() && !(it->is_number_integer() && it->get<int64_t>() >= 0)) {
       out.push_back(path + "." + key + ": must be a non-negative integer");
     }
   }

@@ -160,6 +160,10 @@ TEST(Schema, ChecksSchemas) {
   EXPECT_FALSE(
       check_schema(json::parse(R"({"type": "object", "properties": {"a": {"minLength": -1}}})"))
           .empty());
+  // Bounds written as C++ literals are signed JSON integers and just as valid.
+  const json built = {{"type", "object"},
+                      {"properties", {{"a", {{"type", "string"}, {"minLength", 1}}}}}};
+  EXPECT_TRUE(check_schema(built).empty());
   auto problems =
       check_schema(json::parse(R"({"type": "object", "properties": {"a": {"pattern": "x"}}})"));
   ASSERT_EQ(problems.size(), 1u);
