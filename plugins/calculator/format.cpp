@@ -183,6 +183,12 @@ Result<Value> evaluate(const Tree& tree, const Limits& limits, const Bindings* b
   std::vector<Value> values(tree.nodes.size());
   std::uint64_t work = 0;
   std::vector<Value> args;
+  auto lookup = [&](const Node& node) -> Result<Value> {
+    if (bindings) {
+      if (auto it = bindings->find(node.text); it != bindings->end()) return it->second;
+    }
+    return Error{"unknown name '" + node.text + "'", node.position};
+  };
   for (std::uint32_t i = 0; i < tree.nodes.size() && i <= tree.root; ++i) {
     const Node& node = tree.nodes[i];
     if ((i & 63) == 0 && std::chrono::steady_clock::now() > limits.deadline) {
@@ -200,19 +206,10 @@ Result<Value> evaluate(const Tree& tree, const Limits& limits, const Bindings* b
         }
       }
     }
-    Result<Value> r = Value::integer(0);
-    if (node.kind == NodeKind::kVariable) {
-      const Value* bound = nullptr;
-      if (bindings) {
-        if (auto it = bindings->find(node.text); it != bindings->end()) bound = &it->second;
-      }
-      if (!bound) return Error{"unknown name '" + node.text + "'", node.position};
-      r = *bound;
-    } else {
-      args.clear();
-      for (std::uint32_t a : node.args) args.push_back(values[a]);
-      r = apply_node(node, args, limits);
-    }
+    args.clear();
+    for (std::uint32_t a : node.args) args.push_back(values[a]);
+    Result<Value> r =
+        node.kind == NodeKind::kVariable ? lookup(node) : apply_node(node, args, limits);
     if (!r) {
       Error e = r.error();
       if (e.position == 0) e.position = node.position;
