@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <random>
 
 #include "agent_tools.h"
 #include "agentrt/agent/dialect.h"
+#include "agentrt/tools/schema.h"
 #include "dialect_test_util.h"
 
 namespace agentrt::agent {
@@ -193,6 +195,78 @@ TEST(MessageJson, RoundTrips) {
   Message back = json(m).get<Message>();
   EXPECT_EQ(json(back), json(m));
   EXPECT_THROW(json({{"role", "robot"}, {"content", ""}}).get<Message>(), json::exception);
+}
+
+}  // namespace
+}  // namespace agentrt::agent
+
+namespace agentrt::agent {
+namespace {
+
+// Mutated model output (cut, spliced with markers, bytes flipped) never throws, and every call
+// is either valid against the registry or carries an error.
+TEST(DialectRobustness, MutatedOutputNeverThrows) {
+  auto samples = test::sample_conversations();
+  auto registry = test::agent_registry();
+  const std::vector<std::string> splices = {"<tool_call>",
+                                            "</tool_call>",
+                                            "{",
+                                            "}",
+                                            "\"",
+                                            "<|Commands|>: ",
+                                            "<eoc>",
+                                            "Calculate(\"",
+                                            ")",
+                                            "Action: ",
+                                            "Action Input: ",
+                                            "Final Answer: ",
+                                            "\n",
+                                            "<|MOSS|>: ",
+                                            "\xff",
+                                            "None"};
+  std::mt19937 rng(1234);
+  for (const auto& name : dialect_names()) {
+    auto dialect = dialect_by_name(name);
+    std::vector<std::string> seeds;
+    for (const auto& [conv, messages] : samples.conversations) {
+      for (std::size_t k = 0; k < messages.size(); ++k) {
+        if (messages[k].role != Role::assistant) continue;
+        RenderOptions prompt;
+        prompt.add_generation_prompt = true;
+        const auto before = dialect->render(std::span(messages).first(k), samples.tools, prompt);
+        const auto after = dialect->render(std::span(messages).first(k + 1), samples.tools, {});
+        seeds.push_back(after.substr(before.size()));
+      }
+    }
+    for (int i = 0; i < 3000; ++i) {
+      std::string text = seeds[rng() % seeds.size()];
+      for (int m = 0, n = 1 + static_cast<int>(rng() % 3); m < n; ++m) {
+        const std::size_t at = text.empty() ? 0 : rng() % text.size();
+        switch (rng() % 3) {
+          case 0:
+            text.resize(at);
+            break;
+          case 1:
+            text.insert(at, splices[rng() % splices.size()]);
+            break;
+          default:
+            if (!text.empty()) text[at] = static_cast<char>(rng() % 256);
+        }
+      }
+      ParseOptions options;
+      options.hit_token_limit = rng() % 2;
+      ParsedTurn turn;
+      ASSERT_NO_THROW(turn = dialect->parse(text, registry.get(), options)) << name << ": " << text;
+      for (const auto& c : turn.calls) {
+        if (!c.valid()) continue;
+        const tools::Tool* tool = registry->find(c.call.name);
+        ASSERT_NE(tool, nullptr) << name << ": " << text;
+        EXPECT_TRUE(tools::validate(tool->spec().parameters, c.call.arguments).empty());
+      }
+      std::vector<Message> recorded{Message::user("q"), turn.to_message(text)};
+      ASSERT_NO_THROW(dialect->render(recorded, samples.tools, {}));
+    }
+  }
 }
 
 }  // namespace
