@@ -134,6 +134,13 @@ TEST_F(TaskFiles, RefusesDuplicateNames) {
             std::string::npos);
 }
 
+TEST(ExampleTasks, ShippedExamplesLoad) {
+  auto tasks = load_tasks(fs::path(AGENTRT_TEST_DATA) / ".." / ".." / "examples" / "tasks");
+  ASSERT_EQ(tasks.size(), 6u);
+  EXPECT_EQ(tasks[0].name, "circle-area");
+  for (const auto& t : tasks) EXPECT_FALSE(t.prompt.empty()) << t.source;
+}
+
 TEST(NumbersIn, ReadsTheWaysPeopleWriteNumbers) {
   using V = std::vector<double>;
   EXPECT_EQ(numbers_in("The area is 38.48 square units."), V({38.48}));
