@@ -13,6 +13,10 @@ namespace {
 using detail::trim;
 using nlohmann::json;
 
+constexpr std::string_view kThoughtsMark = "<|Inner Thoughts|>:";
+constexpr std::string_view kCommandsMark = "<|Commands|>:";
+constexpr std::string_view kAnswerMark = "<|MOSS|>:";
+
 struct MossApi {
   std::string_view api;         // as MOSS writes it
   std::string_view tool;        // agentrt's tool
@@ -209,23 +213,23 @@ class MossDialect final : public Dialect {
   ParsedTurn parse(std::string_view text, const tools::Registry* registry,
                    const ParseOptions& options) const override {
     ParsedTurn turn;
-    const auto thoughts_at = text.find("<|Inner Thoughts|>:");
-    const auto commands_at = text.find("<|Commands|>:");
-    const auto answer_at = text.find("<|MOSS|>:");
+    const auto thoughts_at = text.find(kThoughtsMark);
+    const auto commands_at = text.find(kCommandsMark);
+    const auto answer_at = text.find(kAnswerMark);
     if (thoughts_at != std::string_view::npos) {
-      auto rest = text.substr(thoughts_at + 19);
+      auto rest = text.substr(thoughts_at + kThoughtsMark.size());
       auto end = std::min({rest.find("<eot>"), rest.find("<|Commands|>"), rest.find("<|MOSS|>")});
       turn.thoughts = std::string(trim(rest.substr(0, end)));
     }
     if (commands_at != std::string_view::npos) {
-      auto rest = text.substr(commands_at + 13);
+      auto rest = text.substr(commands_at + kCommandsMark.size());
       auto end = std::min({rest.find("<eoc>"), rest.find("<|Results|>"), rest.find("<|MOSS|>")});
       const bool closed = end != std::string_view::npos;
       parse_commands(trim(rest.substr(0, end)), closed, registry, options, turn);
       if (!turn.calls.empty()) return turn;
     }
     if (answer_at != std::string_view::npos) {
-      auto rest = text.substr(answer_at + 9);
+      auto rest = text.substr(answer_at + kAnswerMark.size());
       auto answer = trim(rest.substr(0, rest.find("<eom>")));
       if (answer.empty()) {
         turn.calls.push_back({{}, "the <|MOSS|>: reply is empty", std::string(rest)});
