@@ -1,4 +1,4 @@
-// agentrt-random-model OUT.gguf [--type q8_0|q4_k_m|...] [--preset 110m|tiny] [--seed N]
+// agentrt-random-model OUT.gguf [--type q8_0|q4_k_m|...] [--preset 110m|small|tiny] [--seed N]
 // Writes a random-weight llama model for benchmarks and parity checks.
 #include <cstdio>
 #include <cstdlib>
@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
   using agentrt::bench::RandomLlamaSpec;
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: agentrt-random-model OUT.gguf [--type T] [--preset 110m|tiny] "
+                 "usage: agentrt-random-model OUT.gguf [--type T] [--preset 110m|small|tiny] "
                  "[--seed N] [--tied]\n");
     return 2;
   }
@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
           spec.n_vocab = 32000, spec.n_embd = 768, spec.n_layer = 12, spec.n_head = 12,
           spec.n_head_kv = 12, spec.n_ff = 2048, spec.n_ctx = 1024, spec.tied_output = true;
           spec.name = "random-llama-110m";
+        } else if (p == "small") {  // large enough rows for K-quant blocks of 256
+          spec.n_vocab = 512, spec.n_embd = 256, spec.n_layer = 3, spec.n_head = 8,
+          spec.n_head_kv = 4, spec.n_ff = 512, spec.n_ctx = 256;
         } else if (p != "tiny") {
           throw std::invalid_argument("unknown preset '" + p + "'");
         }

@@ -147,7 +147,8 @@ def main():
             models.append((f"{name} (gguf package)", path))
         for i, name in enumerate(["q4_k", "q6_k", "q4_k_m"]):
             path = tmp / f"agentrt-{name}.gguf"
-            subprocess.run([str(writer), str(path), "--type", name, "--seed", str(200 + i)], check=True)
+            subprocess.run([str(writer), str(path), "--type", name, "--preset", "small", "--seed", str(200 + i)],
+                           check=True)
             models.append((f"{name.upper()} (agentrt writer)", path))
         stories = ROOT.parent / "shared" / "data" / "stories260K" / "stories260K.gguf"
         if stories.exists():
