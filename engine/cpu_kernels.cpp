@@ -98,6 +98,80 @@ float dot_q4_0(const uint8_t* row, const float* x, int64_t n) {
   }
   return hsum(acc);
 }
+
+__m512 bytes_to_ps(__m512i v) {
+  return _mm512_cvtepi32_ps(v);
+}
+__m512i load_u8x16(const uint8_t* p) {
+  return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// Q4_K super-block of 256 (layout in tensor_type.cpp): x = (d*sc)*q - dmin*m per sub-block of 32,
+// so a sub-block contributes d*sc * sum(q*x) - dmin*m * sum(x).
+float dot_q4_k(const uint8_t* row, const float* x, int64_t n) {
+  __m512 acc = _mm512_setzero_ps();
+  const __m512i mask = _mm512_set1_epi32(0xF);
+  for (int64_t i = 0; i < n; i += 256, row += 144, x += 256) {
+    const float d = half_at(row), dmin = half_at(row + 2);
+    const uint8_t* s = row + 4;
+    for (int c = 0; c < 4; ++c) {
+      uint8_t sc[2], m[2];
+      for (int h = 0; h < 2; ++h) {
+        const int j = 2 * c + h;
+        sc[h] =
+            j < 4 ? s[j] & 63 : static_cast<uint8_t>((s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4));
+        m[h] = j < 4 ? s[j + 4] & 63 : static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+      }
+      const uint8_t* q = row + 16 + 32 * c;
+      const float* xs = x + 64 * c;
+      const __m512i q0 = load_u8x16(q), q1 = load_u8x16(q + 16);
+      const __m512 x0 = _mm512_loadu_ps(xs), x1 = _mm512_loadu_ps(xs + 16);
+      const __m512 x2 = _mm512_loadu_ps(xs + 32), x3 = _mm512_loadu_ps(xs + 48);
+      __m512 lo = _mm512_mul_ps(bytes_to_ps(_mm512_and_si512(q0, mask)), x0);
+      lo = _mm512_fmadd_ps(bytes_to_ps(_mm512_and_si512(q1, mask)), x1, lo);
+      __m512 hi = _mm512_mul_ps(bytes_to_ps(_mm512_srli_epi32(q0, 4)), x2);
+      hi = _mm512_fmadd_ps(bytes_to_ps(_mm512_srli_epi32(q1, 4)), x3, hi);
+      acc = _mm512_fmadd_ps(_mm512_set1_ps(d * sc[0]), lo, acc);
+      acc = _mm512_fmadd_ps(_mm512_set1_ps(d * sc[1]), hi, acc);
+      acc = _mm512_fmadd_ps(_mm512_set1_ps(-dmin * m[0]), _mm512_add_ps(x0, x1), acc);
+      acc = _mm512_fmadd_ps(_mm512_set1_ps(-dmin * m[1]), _mm512_add_ps(x2, x3), acc);
+    }
+  }
+  return hsum(acc);
+}
+
+// Q6_K super-block of 256 (layout in tensor_type.cpp): element 128h + 32k + l has low bits from
+// ql[64h + l + 32(k&1)] (nibble k/2) and high bits from qh[32h + l] >> 2k; x = d*sc*(q - 32)
+// with one int8 scale per 16 elements.
+float dot_q6_k(const uint8_t* row, const float* x, int64_t n) {
+  __m512 acc = _mm512_setzero_ps();
+  const __m512i low4 = _mm512_set1_epi32(0xF), low2 = _mm512_set1_epi32(3);
+  const __m512i bias = _mm512_set1_epi32(32);
+  for (int64_t i = 0; i < n; i += 256, row += 210, x += 256) {
+    const uint8_t* ql = row;
+    const uint8_t* qh = row + 128;
+    const auto* sc = reinterpret_cast<const int8_t*>(row + 192);
+    const float d = half_at(row + 208);
+    for (int h = 0; h < 2; ++h) {
+      for (int g = 0; g < 2; ++g) {
+        const __m512i low[2] = {load_u8x16(ql + 64 * h + 16 * g),
+                                load_u8x16(ql + 64 * h + 32 + 16 * g)};
+        const __m512i high = load_u8x16(qh + 32 * h + 16 * g);
+        for (int k = 0; k < 4; ++k) {
+          const __m512i lo_bits =
+              _mm512_and_si512(_mm512_srli_epi32(low[k % 2], 4 * (k / 2)), low4);
+          const __m512i hi_bits =
+              _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(high, 2 * k), low2), 4);
+          const __m512i q = _mm512_sub_epi32(_mm512_or_si512(lo_bits, hi_bits), bias);
+          const __m512 prod =
+              _mm512_mul_ps(bytes_to_ps(q), _mm512_loadu_ps(x + 128 * h + 32 * k + 16 * g));
+          acc = _mm512_fmadd_ps(_mm512_set1_ps(d * sc[8 * h + 2 * k + g]), prod, acc);
+        }
+      }
+    }
+  }
+  return hsum(acc);
+}
 #pragma GCC diagnostic pop
 #endif
 
@@ -114,6 +188,8 @@ void matmul(const WeightView& w, const float* x, float* y, int n_tok, ThreadPool
   if (n_tok <= kFusedMaxTokens) {
     if (w.type == TensorType::Q8_0) fused = dot_q8_0;
     if (w.type == TensorType::Q4_0) fused = dot_q4_0;
+    if (w.type == TensorType::Q4_K) fused = dot_q4_k;
+    if (w.type == TensorType::Q6_K) fused = dot_q6_k;
   }
   if (fused) {
     pool.run(

@@ -118,6 +118,12 @@ TEST_P(RandomModelParity, LogitsMatchFloat64Reference) {
     max_err = std::max(max_err, std::abs(logits[i] - expected[i]));
   EXPECT_LT(max_err, 1e-3) << c.name;
 
+  // One batch of the whole prompt takes the other matmul path (rows expanded once per batch).
+  Session one_batch(model, SessionOptions{.n_ctx = 64, .n_threads = 2, .n_batch = 64});
+  std::vector<float> batch_logits;
+  ASSERT_EQ(one_batch.append_all_logits(tokens, batch_logits), AppendStatus::Ok);
+  EXPECT_LT(nmse(batch_logits, expected), 1e-9) << c.name;
+
   // Decoding one token at a time after a partial prefill gives the same last logits.
   Session incremental(model, SessionOptions{.n_ctx = 64, .n_threads = 1});
   ASSERT_EQ(incremental.append(std::span(tokens).first(5)), AppendStatus::Ok);
