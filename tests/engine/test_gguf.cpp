@@ -443,6 +443,9 @@ struct CorruptCase {
   std::string phrase;  // must appear in the message
 };
 
+// Test names and failure messages show the case's name instead of its bytes.
+void PrintTo(const CorruptCase& c, std::ostream* os) { *os << c.name; }
+
 std::vector<uint8_t> raw_with(const std::function<void(RawFile&)>& change) {
   RawFile raw;
   change(raw);
