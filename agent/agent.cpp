@@ -242,10 +242,12 @@ RunResult run(ModelContext& model, const Dialect& dialect, const tools::Registry
             std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         call_options.deadline = std::max(left, std::chrono::milliseconds(1));
       }
-      const auto tools_start = Clock::now();
       std::vector<tools::ToolResult> results;
-      if (!requests.empty()) results = dispatcher.call_many(requests, call_options);
-      step.tool_ms = ms_since(tools_start);
+      if (!requests.empty()) {
+        const auto tools_start = Clock::now();
+        results = dispatcher.call_many(requests, call_options);
+        step.tool_ms = ms_since(tools_start);
+      }
       result.tool_ms += step.tool_ms;
       const Message& assistant = result.messages.back();
       std::vector<Message> observations;
