@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 
 namespace agentrt::agent {
 namespace {
@@ -245,7 +246,11 @@ RunResult run(ModelContext& model, const Dialect& dialect, const tools::Registry
       std::vector<tools::ToolResult> results;
       if (!requests.empty()) {
         const auto tools_start = Clock::now();
-        results = dispatcher.call_many(requests, call_options);
+        results = options.call_tools ? options.call_tools(index, requests)
+                                     : dispatcher.call_many(requests, call_options);
+        if (results.size() != requests.size())
+          throw std::logic_error("call_tools returned " + std::to_string(results.size()) +
+                                 " results for " + std::to_string(requests.size()) + " calls");
         step.tool_ms = ms_since(tools_start);
       }
       result.tool_ms += step.tool_ms;

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS runs (
   model TEXT NOT NULL,
   sampling TEXT NOT NULL,
   seed INTEGER NOT NULL,
+  settings TEXT NOT NULL DEFAULT '{}',
   answer TEXT,
   outcome TEXT,
   reason TEXT,
@@ -127,7 +128,7 @@ json parse_or_null(const std::string& text) {
 
 constexpr const char* kRunColumns =
     "id, started_at, finished_at, task, prompt, task_json, dialect, model, sampling, seed, answer, "
-    "outcome, reason, passed, n_steps, n_prefill, n_generated, wall_ms";
+    "outcome, reason, passed, n_steps, n_prefill, n_generated, wall_ms, settings";
 
 RunRecord read_run(const Statement& s) {
   RunRecord r;
@@ -149,6 +150,7 @@ RunRecord read_run(const Statement& s) {
   r.n_prefill = s.integer(15);
   r.n_generated = s.integer(16);
   r.wall_ms = s.real(17);
+  r.info.settings = parse_or_null(s.text(18));
   return r;
 }
 
@@ -164,6 +166,7 @@ void to_json(json& j, const RunRecord& r) {
        {"model", r.info.model},
        {"sampling", r.info.sampling},
        {"seed", r.info.seed},
+       {"settings", r.info.settings},
        {"answer", r.answer},
        {"outcome", r.outcome.empty() ? json(nullptr) : json(r.outcome)},
        {"reason", r.reason},
@@ -266,7 +269,7 @@ std::filesystem::path TraceDb::path_from_config(const tools::Config& config) {
 int64_t TraceDb::begin_run(const RunInfo& info) {
   Statement s(db_.get(), path_,
               "INSERT INTO runs (started_at, task, prompt, task_json, dialect, model, sampling, "
-              "seed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+              "seed, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   s.bind(utc_now())
       .bind(info.task)
       .bind(info.prompt)
@@ -274,7 +277,8 @@ int64_t TraceDb::begin_run(const RunInfo& info) {
       .bind(info.dialect)
       .bind(info.model)
       .bind(dump(info.sampling))
-      .bind(static_cast<int64_t>(info.seed));
+      .bind(static_cast<int64_t>(info.seed))
+      .bind(dump(info.settings));
   s.step();
   return sqlite3_last_insert_rowid(db_.get());
 }

@@ -47,8 +47,12 @@ struct RunArgs {
   int64_t deadline_ms = 0;
   bool json = false;
   bool no_trace = false;
-  std::string path;  // the task file or suite
+  std::string path;    // the task file or suite
+  int64_t replay = 0;  // run --replay RUN: the recorded run
 };
+
+using CallTools = std::function<std::vector<tools::ToolResult>(
+    int step, const std::vector<tools::CallRequest>& requests)>;
 
 struct TaskReport {
   agent::Task task;
@@ -115,7 +119,8 @@ class Runner {
 
   // Runs TASK on a fresh session; ON_TEXT and ON_STEP show it live (may be empty).
   TaskReport run(const agent::Task& task, const std::function<void(int, std::string_view)>& on_text,
-                 const std::function<void(const agent::Step&)>& on_step) {
+                 const std::function<void(const agent::Step&)>& on_step,
+                 const CallTools& call_tools = {}) {
     TaskReport report;
     report.task = task;
     engine::Session session(model_,
@@ -129,7 +134,8 @@ class Runner {
                                             .dialect = std::string(dialect_->name()),
                                             .model = context.describe(),
                                             .sampling = sampling_json(args_.sampling),
-                                            .seed = args_.sampling.seed});
+                                            .seed = args_.sampling.seed,
+                                            .settings = settings_json()});
     }
     agent::RunOptions options;
     options.tool_prompt = tool_prompt_;
@@ -138,6 +144,7 @@ class Runner {
     options.deadline = std::chrono::milliseconds(args_.deadline_ms);
     options.dispatcher = tools::DispatcherOptions::from_config(config_);
     options.on_text = on_text;
+    options.call_tools = call_tools;
     options.on_step = [&](const agent::Step& step) {
       if (traces_) traces_->add_step(report.trace_id, step);
       if (on_step) on_step(step);
@@ -153,6 +160,16 @@ class Runner {
     report.passed = report.result.outcome == agent::Outcome::answered && report.failures.empty();
     if (traces_) traces_->finish_run(report.trace_id, report.result, report.passed);
     return report;
+  }
+
+  json settings_json() const {
+    return {{"system_prompt", agent::RunOptions().system_prompt},
+            {"tool_prompt", tool_prompt_ == agent::ToolPrompt::full ? "full" : "compact"},
+            {"max_tokens_per_step", args_.max_tokens},
+            {"token_budget", args_.token_budget},
+            {"deadline_ms", args_.deadline_ms},
+            {"n_ctx", args_.ctx},
+            {"model_path", args_.model}};
   }
 
  private:
@@ -310,6 +327,105 @@ int run_eval(const RunArgs& args) {
   return passed == tasks.size() ? kExitOk : kExitFailure;
 }
 
+// The recorded results of a step's valid calls, in order.
+std::vector<tools::ToolResult> recorded_results(const agent::StepRecord& step) {
+  std::vector<tools::ToolResult> out;
+  for (const json& call : step.calls) {
+    if (!call.value("valid", false)) continue;
+    const json& r = call.at("result");
+    out.push_back({r.value("ok", false), r.value("text", std::string()), r.value("data", json()),
+                   r.value("truncated", false)});
+  }
+  return out;
+}
+
+// run --replay RUN: the recorded task, dialect, settings and seed, with the recorded tool
+// results; reports whether each step's text and token count matched.
+int run_replay(RunArgs args) {
+  std::optional<agent::RunRecord> record;
+  std::vector<agent::StepRecord> recorded;
+  {
+    agent::TraceDb db(agent::TraceDb::path_from_config(load_config(args.tool_options)));
+    record = db.find_run(args.replay);
+    if (!record)
+      throw std::runtime_error("no run " + std::to_string(args.replay) + " in " +
+                               db.path().string());
+    recorded = db.steps(args.replay);
+  }
+  const std::string source = "trace run " + std::to_string(args.replay);
+  const agent::Task task = agent::task_from_json(record->info.task_json, source, record->info.task);
+  args.dialect = record->info.dialect;
+  const json& sampling = record->info.sampling;
+  args.sampling.temperature = sampling.value("temperature", 0.0f);
+  args.sampling.top_k = sampling.value("top_k", 0);
+  args.sampling.top_p = sampling.value("top_p", 1.0f);
+  args.sampling.min_p = sampling.value("min_p", 0.0f);
+  args.sampling.repeat_penalty = sampling.value("repeat_penalty", 1.0f);
+  args.sampling.presence_penalty = sampling.value("presence_penalty", 0.0f);
+  args.sampling.frequency_penalty = sampling.value("frequency_penalty", 0.0f);
+  args.sampling.seed = record->info.seed;
+  const json& settings = record->info.settings;
+  args.tool_prompt = settings.value("tool_prompt", std::string());
+  args.max_tokens = settings.value("max_tokens_per_step", args.max_tokens);
+  args.token_budget = settings.value("token_budget", int64_t{0});
+  args.deadline_ms = 0;  // a deadline would make the replay depend on the machine's speed
+  args.ctx = settings.value("n_ctx", 0);
+  if (args.model.empty()) args.model = settings.value("model_path", std::string());
+  if (args.model.empty()) throw std::runtime_error(source + " names no model file; give -m");
+
+  Runner runner(args);
+  const TaskReport report =
+      runner.run(task, {}, {}, [&](int step, const std::vector<tools::CallRequest>& requests) {
+        std::vector<tools::ToolResult> results;
+        if (step >= 1 && static_cast<std::size_t>(step) <= recorded.size())
+          results = recorded_results(recorded[static_cast<std::size_t>(step) - 1]);
+        results.resize(requests.size(),
+                       tools::ToolResult::failure("replay: no recorded result for this call"));
+        return results;
+      });
+  if (!report.error.empty()) throw agent::TaskError(report.error);
+
+  const auto& steps = report.result.steps;
+  const std::size_t n = std::max(steps.size(), recorded.size());
+  bool all = true;
+  json per_step = json::array();
+  for (std::size_t k = 0; k < n; ++k) {
+    const bool both = k < steps.size() && k < recorded.size();
+    const bool matched = both && steps[k].model_text == recorded[k].model_text &&
+                         steps[k].n_generated == recorded[k].n_generated;
+    all = all && matched;
+    per_step.push_back(
+        {{"step", k + 1},
+         {"matched", matched},
+         {"recorded_tokens", k < recorded.size() ? json(recorded[k].n_generated) : json(nullptr)},
+         {"replayed_tokens", k < steps.size() ? json(steps[k].n_generated) : json(nullptr)}});
+    if (!args.json) {
+      std::cout << "step " << k + 1 << ": "
+                << (matched ? "match"
+                    : !both
+                        ? (k < steps.size() ? "extra step in the replay" : "missing in the replay")
+                        : "differs")
+                << "\n";
+      if (both && !matched)
+        std::cout << "  recorded: " << dump(recorded[k].model_text)
+                  << "\n  replayed: " << dump(steps[k].model_text) << "\n";
+    }
+  }
+  if (args.json) {
+    std::cout << dump({{"run", args.replay},
+                       {"replay_run", report.trace_id > 0 ? json(report.trace_id) : json(nullptr)},
+                       {"matched", all},
+                       {"steps", per_step}},
+                      2)
+              << "\n";
+  } else {
+    std::cout << "replay of run " << args.replay << ": "
+              << (all ? "every step's tokens matched" : "the replay differs") << "\n";
+  }
+  std::cout.flush();
+  return all ? kExitOk : kExitFailure;
+}
+
 struct TraceArgs {
   ToolOptions tool_options;
   bool json = false;
@@ -408,10 +524,23 @@ void add_run_commands(CLI::App& app) {
       "run",
       "Run one task file with a model, showing each step; exit 0 when the model answered "
       "and `expect` holds, 1 when not, 2 on an error");
-  run->add_option("task", run_args->path, "Task file (.json)")->required();
+  CLI::Option* task = run->add_option("task", run_args->path, "Task file (.json)");
   add_run_options(run, *run_args);
+  run->get_option("--model")->required(false);
+  run->add_option("--replay", run_args->replay,
+                  "Rerun a recorded run (same task, dialect, settings and seed) with its "
+                  "recorded tool results; exit 0 when every step's tokens matched")
+      ->excludes(task);
   run->callback([run_args] {
-    if (int code = run_task(*run_args); code != kExitOk) throw ExitCode{code};
+    int code = kExitOk;
+    if (run_args->replay > 0) {
+      code = run_replay(*run_args);
+    } else {
+      if (run_args->path.empty()) throw CLI::RequiredError("task");
+      if (run_args->model.empty()) throw CLI::RequiredError("--model");
+      code = run_task(*run_args);
+    }
+    if (code != kExitOk) throw ExitCode{code};
   });
 
   auto eval_args = std::make_shared<RunArgs>();

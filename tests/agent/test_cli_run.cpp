@@ -90,6 +90,29 @@ TEST_F(CliRun, RunReportsStepsAndRecordsATrace) {
   EXPECT_NE(text.out.find("--- step 3"), std::string::npos) << text.out;
 }
 
+TEST_F(CliRun, ReplayReproducesEveryStepAndNoticesAnotherModel) {
+  auto run = run_agentrt(
+      common({"run", (*dir_ / "task.json").string(), "--json", "--temp", "0.9", "--seed", "11"}));
+  ASSERT_EQ(run.code, 1) << run.err;
+  const std::string id = std::to_string(json::parse(run.out).at("trace_run").get<int64_t>());
+
+  // The recorded settings, seed and model path are used: no -m needed.
+  auto replay = run_agentrt({"run", "--replay", id, "--json", "--set", db()});
+  ASSERT_EQ(replay.code, 0) << replay.err << replay.out;
+  const json report = json::parse(replay.out);
+  EXPECT_TRUE(report.at("matched").get<bool>());
+  EXPECT_EQ(report.at("steps").size(), 3u);
+
+  bench::RandomLlamaSpec spec;
+  spec.n_ctx = 2048;
+  spec.seed = 99;
+  bench::write_random_llama(*dir_ / "other.gguf", spec);
+  auto other =
+      run_agentrt({"run", "--replay", id, "-m", (*dir_ / "other.gguf").string(), "--set", db()});
+  EXPECT_EQ(other.code, 1) << other.err;
+  EXPECT_NE(other.out.find("differs"), std::string::npos) << other.out;
+}
+
 TEST_F(CliRun, RunShowsEachStepLiveWithoutColourWhenPiped) {
   auto run = run_agentrt(common({"run", (*dir_ / "task.json").string()}));
   EXPECT_EQ(run.code, 1) << run.err;
@@ -117,6 +140,8 @@ TEST_F(CliRun, EvalReportsEveryTaskAndTheSuccessRate) {
 TEST_F(CliRun, ErrorsExitWithTwo) {
   EXPECT_EQ(run_agentrt(common({"run", (*dir_ / "missing.json").string()})).code, 2);
   EXPECT_EQ(run_agentrt(common({"run", (*dir_ / "suite.jsonl").string()})).code, 2);
+  EXPECT_EQ(run_agentrt(common({"run"})).code, 2);  // neither a task nor --replay
+  EXPECT_EQ(run_agentrt({"run", "--replay", "999999", "--set", db()}).code, 2);
   auto show = run_agentrt({"trace", "show", "999999", "--set", db()});
   EXPECT_EQ(show.code, 2);
   EXPECT_NE(show.err.find("no run 999999"), std::string::npos) << show.err;

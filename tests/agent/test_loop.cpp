@@ -215,6 +215,23 @@ TEST_F(LoopTest, ModelTextPastTheRenderIsRewound) {
   EXPECT_EQ(r.steps[1].prompt_delta.substr(0, 2), "\n<");
 }
 
+TEST_F(LoopTest, CallToolsReplacesTheDispatcher) {
+  ScriptedModel model({call("1") + "\n" + call("2"), "done"});
+  RunOptions options;
+  std::vector<int> steps;
+  options.call_tools = [&](int step, const std::vector<tools::CallRequest>& requests) {
+    steps.push_back(step);
+    std::vector<tools::ToolResult> out;
+    for (const auto& r : requests) out.push_back(tools::ToolResult::success("recorded " + r.name));
+    return out;
+  };
+  const RunResult r = run(model, *chatml_, *registry_, make_task(), options);
+  EXPECT_EQ(steps, std::vector<int>{1});
+  ASSERT_EQ(r.steps[0].calls.size(), 2u);
+  EXPECT_EQ(r.steps[0].calls[1].result.text, "recorded calculator");
+  EXPECT_NE(r.steps[1].prompt_delta.find("recorded calculator"), std::string::npos);
+}
+
 TEST_F(LoopTest, ReactDialectRuns) {
   auto react = dialect_by_name("react");
   ScriptedModel model(

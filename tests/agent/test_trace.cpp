@@ -66,7 +66,8 @@ TEST_F(TraceTest, RunAndStepsRoundTripInWalMode) {
                                    .dialect = "chatml",
                                    .model = model.describe(),
                                    .sampling = {{"temperature", 0.0}},
-                                   .seed = 42});
+                                   .seed = 42,
+                                   .settings = {{"max_tokens_per_step", 256}}});
   RunOptions options;
   options.on_step = [&](const Step& s) { db.add_step(id, s); };
   const RunResult result = run(model, *chatml, *registry, task, options);
@@ -80,6 +81,7 @@ TEST_F(TraceTest, RunAndStepsRoundTripInWalMode) {
   EXPECT_EQ(r.info.dialect, "chatml");
   EXPECT_EQ(r.info.model, "scripted");
   EXPECT_EQ(r.info.seed, 42u);
+  EXPECT_EQ(r.info.settings.at("max_tokens_per_step"), 256);
   EXPECT_EQ(r.info.sampling.at("temperature"), 0.0);
   EXPECT_EQ(r.answer, "It is 4.");
   EXPECT_EQ(r.outcome, "answered");

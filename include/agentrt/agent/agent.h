@@ -145,6 +145,10 @@ struct RunOptions {
   std::function<void(int, std::string_view)> on_text;
   // Called when a step has finished (its calls ran), before the next one starts.
   std::function<void(const Step&)> on_step;
+  // When set, runs a step's valid calls instead of the dispatcher (replay feeds recorded
+  // results); must return one result per request, in order.
+  std::function<std::vector<tools::ToolResult>(int step, const std::vector<tools::CallRequest>&)>
+      call_tools;
 };
 
 struct RunResult {

@@ -41,6 +41,9 @@ struct RunInfo {
   std::string model;
   nlohmann::json sampling = nlohmann::json::object();  // temperature, top_k, ...
   uint64_t seed = 0;
+  // How the loop was set up (system_prompt, tool_prompt, max_tokens_per_step, token_budget,
+  // n_ctx, ...), so that a replay can set it up the same way.
+  nlohmann::json settings = nlohmann::json::object();
 };
 
 struct RunRecord {
