@@ -1,6 +1,8 @@
 // Helpers shared by the test suite: where the shared data and test vectors are.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -14,6 +16,15 @@ inline std::filesystem::path shared_data() {
 }
 
 inline std::filesystem::path test_data() { return AGENTRT_TEST_DATA; }
+
+// A scratch folder of this test process (ctest runs every test case as its own process, several
+// at once, so fixed temporary paths would collide). Created on first use.
+inline std::filesystem::path process_temp_dir() {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("agentrt-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
 inline std::filesystem::path binary_dir() { return AGENTRT_BINARY_DIR; }
 
 }  // namespace agentrt::test

@@ -16,7 +16,7 @@ using nlohmann::json;
 class CliEngine : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    model_ = new fs::path(fs::temp_directory_path() / "agentrt-cli-engine.gguf");
+    model_ = new fs::path(process_temp_dir() / "cli-engine.gguf");
     bench::RandomLlamaSpec spec;
     spec.type = engine::TensorType::Q8_0;
     bench::write_random_llama(*model_, spec);
@@ -109,8 +109,8 @@ TEST(CliEngineErrors, MissingModelIsAClearErrorWithStatus2) {
 }
 
 TEST(CliEngineErrors, TruncatedModelIsAClearErrorWithStatus2) {
-  const fs::path good = fs::temp_directory_path() / "agentrt-cli-trunc-src.gguf";
-  const fs::path bad = fs::temp_directory_path() / "agentrt-cli-trunc.gguf";
+  const fs::path good = process_temp_dir() / "cli-trunc-src.gguf";
+  const fs::path bad = process_temp_dir() / "cli-trunc.gguf";
   bench::write_random_llama(good, bench::RandomLlamaSpec{});
   fs::copy_file(good, bad, fs::copy_options::overwrite_existing);
   fs::resize_file(bad, fs::file_size(good) / 2);

@@ -19,9 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path temp_model(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "agentrt-test-model";
-  fs::create_directories(dir);
-  return dir / (name + ".gguf");
+  return test::process_temp_dir() / (name + ".gguf");
 }
 
 std::vector<int> read_ids(const fs::path& json) {

@@ -53,7 +53,7 @@ TEST(SearchMoss, RecallOfEachRecordsOwnSnippets) {
   };
   std::vector<Record> records;
   std::map<std::string, std::string> id_of;  // snippet text -> id (the same snippet recurs)
-  const auto dir = std::filesystem::temp_directory_path() / "agentrt_moss_recall";
+  const auto dir = agentrt::test::process_temp_dir() / "moss_recall";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   {
