@@ -18,12 +18,19 @@ inline std::filesystem::path shared_data() {
 inline std::filesystem::path test_data() { return AGENTRT_TEST_DATA; }
 
 // A scratch folder of this test process (ctest runs every test case as its own process, several
-// at once, so fixed temporary paths would collide). Created on first use.
+// at once, so fixed temporary paths would collide). Created on first use, removed at exit.
 inline std::filesystem::path process_temp_dir() {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("agentrt-test-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return dir;
+  struct Folder {
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 ("agentrt-test-" + std::to_string(::getpid()));
+    Folder() { std::filesystem::create_directories(path); }
+    ~Folder() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const Folder folder;
+  return folder.path;
 }
 inline std::filesystem::path binary_dir() { return AGENTRT_BINARY_DIR; }
 
