@@ -30,14 +30,16 @@ class SharedTool final : public tools::Tool {
 };
 
 // The task's tools as a registry of their own (an unknown name is a TaskError).
-std::unique_ptr<tools::Registry> offered_tools(const tools::Registry& all, const Task& task) {
+std::unique_ptr<tools::Registry> offered_tools(const tools::Registry& all,
+                                               std::span<const std::string> names,
+                                               const std::string& source) {
   auto offered = std::make_unique<tools::Registry>();
-  for (const std::string& name : task.tools) {
+  for (const std::string& name : names) {
     auto tool = all.find_shared(name);
     if (!tool) {
       std::string available;
       for (const auto& n : all.names()) available += (available.empty() ? "" : ", ") + n;
-      throw TaskError(task.source + ": unknown tool \"" + name + "\"; available tools: " +
+      throw TaskError(source + ": unknown tool \"" + name + "\"; available tools: " +
                       (available.empty() ? std::string("(none)") : available));
     }
     offered->add(std::make_unique<SharedTool>(std::move(tool)));
@@ -95,23 +97,24 @@ std::string_view outcome_name(Outcome outcome) {
   return "unknown";
 }
 
-RunResult run(ModelContext& model, const Dialect& dialect, const tools::Registry& registry,
-              const Task& task, const RunOptions& options) {
+namespace {
+
+// The loop itself, over MESSAGES (the conversation so far, ending with the user's turn).
+RunResult run_loop(ModelContext& model, const Dialect& dialect, const tools::Registry& registry,
+                   std::span<const std::string> tool_names, const std::string& source,
+                   std::vector<Message> messages, int max_steps, const RunOptions& options) {
   const auto start = Clock::now();
   std::unique_ptr<tools::Registry> subset;
-  if (!task.tools.empty()) subset = offered_tools(registry, task);
+  if (!tool_names.empty()) subset = offered_tools(registry, tool_names, source);
   const tools::Registry& offered = subset ? *subset : registry;
   const std::vector<tools::ToolSpec> specs = tool_specs(offered);
   tools::Dispatcher dispatcher(offered, options.dispatcher);
   const std::vector<std::string> stop = dialect.stop_sequences();
-  const int max_steps = task.max_steps > 0 ? task.max_steps : options.max_steps;
   const auto deadline =
       options.deadline.count() > 0 ? start + options.deadline : Clock::time_point::max();
 
   RunResult result;
-  if (!options.system_prompt.empty())
-    result.messages.push_back(Message::system(options.system_prompt));
-  result.messages.push_back(Message::user(task.prompt));
+  result.messages = std::move(messages);
   auto used = [&] { return result.n_prefill + result.n_generated; };
   auto finish = [&](Outcome outcome, std::string reason) {
     result.outcome = outcome;
@@ -279,6 +282,27 @@ RunResult run(ModelContext& model, const Dialect& dialect, const tools::Registry
   }
   return finish(Outcome::max_steps,
                 "no final answer within " + std::to_string(max_steps) + " steps");
+}
+
+}  // namespace
+
+RunResult run(ModelContext& model, const Dialect& dialect, const tools::Registry& registry,
+              const Task& task, const RunOptions& options) {
+  std::vector<Message> messages;
+  if (!options.system_prompt.empty()) messages.push_back(Message::system(options.system_prompt));
+  messages.push_back(Message::user(task.prompt));
+  return run_loop(model, dialect, registry, task.tools, task.source, std::move(messages),
+                  task.max_steps > 0 ? task.max_steps : options.max_steps, options);
+}
+
+RunResult continue_run(ModelContext& model, const Dialect& dialect, const tools::Registry& registry,
+                       std::vector<Message> history, std::string user_message,
+                       std::span<const std::string> tools, const RunOptions& options) {
+  if (history.empty() && !options.system_prompt.empty())
+    history.push_back(Message::system(options.system_prompt));
+  history.push_back(Message::user(std::move(user_message)));
+  return run_loop(model, dialect, registry, tools, "--tools", std::move(history), options.max_steps,
+                  options);
 }
 
 }  // namespace agentrt::agent

@@ -1,6 +1,7 @@
 // agentrt run / eval / trace: scripted agent tasks with a real model, and the trace database.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -47,8 +48,9 @@ struct RunArgs {
   int64_t deadline_ms = 0;
   bool json = false;
   bool no_trace = false;
-  std::string path;    // the task file or suite
-  int64_t replay = 0;  // run --replay RUN: the recorded run
+  std::string path;                // the task file or suite
+  int64_t replay = 0;              // run --replay RUN: the recorded run
+  std::vector<std::string> tools;  // chat --tools
 };
 
 using CallTools = std::function<std::vector<tools::ToolResult>(
@@ -123,34 +125,12 @@ class Runner {
                  const CallTools& call_tools = {}) {
     TaskReport report;
     report.task = task;
-    engine::Session session(model_,
-                            engine::SessionOptions{.n_ctx = args_.ctx, .n_threads = args_.threads});
-    engine::Sampler sampler(args_.sampling);
-    agent::EngineContext context(session, sampler, std::filesystem::path(args_.model).filename());
-    if (traces_) {
-      report.trace_id = traces_->begin_run({.task = task.name,
-                                            .prompt = task.prompt,
-                                            .task_json = task_json(task),
-                                            .dialect = std::string(dialect_->name()),
-                                            .model = context.describe(),
-                                            .sampling = sampling_json(args_.sampling),
-                                            .seed = args_.sampling.seed,
-                                            .settings = settings_json()});
-    }
-    agent::RunOptions options;
-    options.tool_prompt = tool_prompt_;
-    options.max_tokens_per_step = args_.max_tokens;
-    options.token_budget = args_.token_budget;
-    options.deadline = std::chrono::milliseconds(args_.deadline_ms);
-    options.dispatcher = tools::DispatcherOptions::from_config(config_);
-    options.on_text = on_text;
+    auto conversation = start_conversation();
+    report.trace_id = begin_trace(task);
+    agent::RunOptions options = run_options(report.trace_id, on_text, on_step);
     options.call_tools = call_tools;
-    options.on_step = [&](const agent::Step& step) {
-      if (traces_) traces_->add_step(report.trace_id, step);
-      if (on_step) on_step(step);
-    };
     try {
-      report.result = agent::run(context, *dialect_, *registry_, task, options);
+      report.result = agent::run(*conversation->context, *dialect_, *registry_, task, options);
     } catch (const agent::TaskError& e) {
       report.error = e.what();
       return report;
@@ -161,6 +141,43 @@ class Runner {
     if (traces_) traces_->finish_run(report.trace_id, report.result, report.passed);
     return report;
   }
+
+  // A session and context that persist across the turns of a chat.
+  struct Conversation {
+    std::unique_ptr<engine::Session> session;
+    std::unique_ptr<engine::Sampler> sampler;
+    std::unique_ptr<agent::EngineContext> context;
+    std::vector<agent::Message> messages;
+  };
+  std::unique_ptr<Conversation> start_conversation() const {
+    auto c = std::make_unique<Conversation>();
+    c->session = std::make_unique<engine::Session>(
+        model_, engine::SessionOptions{.n_ctx = args_.ctx, .n_threads = args_.threads});
+    c->sampler = std::make_unique<engine::Sampler>(args_.sampling);
+    c->context = std::make_unique<agent::EngineContext>(
+        *c->session, *c->sampler, std::filesystem::path(args_.model).filename());
+    return c;
+  }
+
+  // One chat turn: MESSAGE after the conversation so far, recorded as a run named "chat".
+  TaskReport chat(Conversation& c, const std::string& message,
+                  const std::function<void(int, std::string_view)>& on_text,
+                  const std::function<void(const agent::Step&)>& on_step) {
+    TaskReport report;
+    report.task.name = "chat";
+    report.task.prompt = message;
+    report.task.tools = args_.tools;
+    report.trace_id = begin_trace(report.task);
+    report.result =
+        agent::continue_run(*c.context, *dialect_, *registry_, c.messages, message, args_.tools,
+                            run_options(report.trace_id, on_text, on_step));
+    c.messages = report.result.messages;
+    report.passed = report.result.outcome == agent::Outcome::answered;
+    if (traces_) traces_->finish_run(report.trace_id, report.result, std::nullopt);
+    return report;
+  }
+
+  const tools::Registry& registry() const { return *registry_; }
 
   json settings_json() const {
     return {{"system_prompt", agent::RunOptions().system_prompt},
@@ -173,6 +190,35 @@ class Runner {
   }
 
  private:
+  int64_t begin_trace(const agent::Task& task) {
+    if (!traces_) return 0;
+    return traces_->begin_run({.task = task.name,
+                               .prompt = task.prompt,
+                               .task_json = task_json(task),
+                               .dialect = std::string(dialect_->name()),
+                               .model = std::filesystem::path(args_.model).filename().string(),
+                               .sampling = sampling_json(args_.sampling),
+                               .seed = args_.sampling.seed,
+                               .settings = settings_json()});
+  }
+
+  agent::RunOptions run_options(int64_t trace_id,
+                                const std::function<void(int, std::string_view)>& on_text,
+                                const std::function<void(const agent::Step&)>& on_step) {
+    agent::RunOptions options;
+    options.tool_prompt = tool_prompt_;
+    options.max_tokens_per_step = args_.max_tokens;
+    options.token_budget = args_.token_budget;
+    options.deadline = std::chrono::milliseconds(args_.deadline_ms);
+    options.dispatcher = tools::DispatcherOptions::from_config(config_);
+    options.on_text = on_text;
+    options.on_step = [this, trace_id, on_step](const agent::Step& step) {
+      if (traces_) traces_->add_step(trace_id, step);
+      if (on_step) on_step(step);
+    };
+    return options;
+  }
+
   const RunArgs& args_;
   tools::Config config_;
   std::unique_ptr<tools::Registry> registry_;
@@ -228,6 +274,38 @@ void print_step(const agent::Step& s, const Colors& c, bool streamed) {
   std::cout.flush();
 }
 
+// Shows a run's steps as they happen: the model's text as it streams, then calls, results and
+// the step's accounting.
+class LiveView {
+ public:
+  explicit LiveView(const Colors& colors) : c_(colors) {}
+  std::function<void(int, std::string_view)> on_text() {
+    return [this](int index, std::string_view text) {
+      header(index);
+      streamed_ = true;
+      std::cout << text << std::flush;
+    };
+  }
+  std::function<void(const agent::Step&)> on_step() {
+    return [this](const agent::Step& s) {
+      header(s.index);
+      print_step(s, c_, streamed_);
+      streamed_ = false;
+    };
+  }
+  void restart() { current_ = 0; }
+
+ private:
+  void header(int index) {
+    if (index == current_) return;
+    current_ = index;
+    std::cout << c_.bold() << "step " << index << c_.reset() << "\n";
+  }
+  const Colors& c_;
+  int current_ = 0;
+  bool streamed_ = false;
+};
+
 int run_task(const RunArgs& args) {
   const auto tasks = agent::load_tasks(args.path);
   if (tasks.size() != 1)
@@ -235,30 +313,12 @@ int run_task(const RunArgs& args) {
                            " tasks; `agentrt run` takes one (use `agentrt eval` for a suite)");
   Runner runner(args);
   const Colors c{.on = !args.json && ::isatty(STDOUT_FILENO) != 0};
-  int current = 0;
-  bool streamed = false;
-  auto header = [&](int index) {
-    if (index == current) return;
-    current = index;
-    std::cout << c.bold() << "step " << index << c.reset() << "\n";
-  };
-  std::function<void(int, std::string_view)> on_text;
-  std::function<void(const agent::Step&)> on_step;
-  if (!args.json) {
+  LiveView view(c);
+  if (!args.json)
     std::cout << c.bold() << "task " << tasks[0].name << c.reset() << " ("
               << runner.dialect().name() << "): " << tasks[0].prompt << "\n";
-    on_text = [&](int index, std::string_view text) {
-      header(index);
-      streamed = true;
-      std::cout << text << std::flush;
-    };
-    on_step = [&](const agent::Step& s) {
-      header(s.index);
-      print_step(s, c, streamed);
-      streamed = false;
-    };
-  }
-  const TaskReport report = runner.run(tasks[0], on_text, on_step);
+  const TaskReport report = args.json ? runner.run(tasks[0], {}, {})
+                                      : runner.run(tasks[0], view.on_text(), view.on_step());
   if (!report.error.empty()) throw agent::TaskError(report.error);
   if (args.json) {
     std::cout << dump(report_json(report, runner.dialect().name()), 2) << "\n";
@@ -325,6 +385,67 @@ int run_eval(const RunArgs& args) {
   std::fflush(stdout);
   std::cout.flush();
   return passed == tasks.size() ? kExitOk : kExitFailure;
+}
+
+// agentrt chat: each line is a user message, run with the conversation so far (the context is
+// kept between turns); lines starting with / are commands.
+int run_chat(const RunArgs& args) {
+  Runner runner(args);
+  for (const auto& name : args.tools)
+    if (!runner.registry().find(name))
+      throw std::runtime_error("unknown tool \"" + name + "\" in --tools");
+  const bool interactive = ::isatty(STDIN_FILENO) != 0;
+  const Colors c{.on = ::isatty(STDOUT_FILENO) != 0};
+  LiveView view(c);
+  auto conversation = runner.start_conversation();
+  std::vector<int64_t> runs;
+  if (interactive)
+    std::cout << "agentrt chat (" << runner.dialect().name()
+              << "); /tools, /reset, /trace, /quit\n";
+  std::string line;
+  for (;;) {
+    if (interactive) std::cout << c.bold() << "> " << c.reset() << std::flush;
+    if (!std::getline(std::cin, line)) break;
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    line = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+    if (line == "/quit" || line == "/exit") break;
+    if (line == "/tools") {
+      for (const tools::Tool* tool : runner.registry().list()) {
+        const auto& spec = tool->spec();
+        if (!args.tools.empty() &&
+            std::find(args.tools.begin(), args.tools.end(), spec.name) == args.tools.end())
+          continue;
+        std::cout << "  " << spec.name << ": " << spec.description << "\n";
+      }
+    } else if (line == "/reset") {
+      conversation = runner.start_conversation();
+      std::cout << "conversation reset\n";
+    } else if (line == "/trace") {
+      if (!runner.traces()) {
+        std::cout << "not recording (--no-trace)\n";
+      } else {
+        std::cout << "trace database " << runner.traces()->path().string() << "; runs:";
+        for (int64_t id : runs) std::cout << " " << id;
+        std::cout << (runs.empty() ? " none yet\n" : "\n");
+      }
+    } else if (line.front() == '/') {
+      std::cout << "unknown command " << line << "; commands: /tools, /reset, /trace, /quit\n";
+    } else {
+      view.restart();
+      const TaskReport report = runner.chat(*conversation, line, view.on_text(), view.on_step());
+      if (report.trace_id > 0) runs.push_back(report.trace_id);
+      const auto& r = report.result;
+      if (r.outcome == agent::Outcome::answered) {
+        std::cout << c.ok() << "answer: " << r.answer << c.reset() << "\n";
+      } else {
+        std::cout << c.bad() << agent::outcome_name(r.outcome) << ": " << r.reason << c.reset()
+                  << "\n";
+      }
+    }
+    std::cout.flush();
+  }
+  return kExitOk;
 }
 
 // The recorded results of a step's valid calls, in order.
@@ -553,6 +674,15 @@ void add_run_commands(CLI::App& app) {
   eval->callback([eval_args] {
     if (int code = run_eval(*eval_args); code != kExitOk) throw ExitCode{code};
   });
+
+  auto chat_args = std::make_shared<RunArgs>();
+  CLI::App* chat = app.add_subcommand(
+      "chat",
+      "Talk with the agent: each line of input is a message, run with the conversation "
+      "so far; /tools, /reset, /trace, /quit");
+  add_run_options(chat, *chat_args);
+  chat->add_option("--tools", chat_args->tools, "Tools to offer (default: all)")->delimiter(',');
+  chat->callback([chat_args] { run_chat(*chat_args); });
 
   auto trace_args = std::make_shared<TraceArgs>();
   CLI::App* trace = app.add_subcommand("trace", "Recorded runs (trace.database)");

@@ -137,6 +137,26 @@ TEST_F(CliRun, EvalReportsEveryTaskAndTheSuccessRate) {
   EXPECT_NE(table.out.find("success rate: 0/2 (0.0%)"), std::string::npos) << table.out;
 }
 
+TEST_F(CliRun, ChatKeepsTheContextBetweenMessages) {
+  auto run = run_agentrt(common({"chat", "--tools", "calculator"}),
+                         "hello\n/tools\nsecond message\n/trace\n/nope\n/reset\nthird\n");
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_NE(run.out.find("  calculator: "), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("  search: "), std::string::npos);
+  EXPECT_NE(run.out.find("; runs: "), std::string::npos);
+  EXPECT_NE(run.out.find("unknown command /nope"), std::string::npos);
+  EXPECT_NE(run.out.find("conversation reset"), std::string::npos);
+  // The first step of each message: the second message prefills only its own turn; after
+  // /reset the whole prompt again.
+  std::vector<long> first_steps;
+  for (std::size_t at = 0; (at = run.out.find("[step 1: prefilled ", at)) != std::string::npos;)
+    first_steps.push_back(std::stol(run.out.substr(at += 19)));
+  ASSERT_EQ(first_steps.size(), 3u) << run.out;
+  EXPECT_LT(first_steps[1], first_steps[0] / 4);
+  EXPECT_EQ(first_steps[2], first_steps[0]);
+  EXPECT_EQ(run_agentrt(common({"chat", "--tools", "teleport"}), "hi\n").code, 2);
+}
+
 TEST_F(CliRun, ErrorsExitWithTwo) {
   EXPECT_EQ(run_agentrt(common({"run", (*dir_ / "missing.json").string()})).code, 2);
   EXPECT_EQ(run_agentrt(common({"run", (*dir_ / "suite.jsonl").string()})).code, 2);

@@ -232,6 +232,25 @@ TEST_F(LoopTest, CallToolsReplacesTheDispatcher) {
   EXPECT_NE(r.steps[1].prompt_delta.find("recorded calculator"), std::string::npos);
 }
 
+TEST_F(LoopTest, ChatTurnsKeepTheContext) {
+  ScriptedModel model({"Hello.", call("2+2"), "4."});
+  const std::vector<std::string> tools = {"calculator"};
+  const RunResult first = continue_run(model, *chatml_, *registry_, {}, "hi", tools);
+  EXPECT_EQ(first.answer, "Hello.");
+  const RunResult second =
+      continue_run(model, *chatml_, *registry_, first.messages, "What is 2+2?", tools);
+  EXPECT_EQ(second.outcome, Outcome::answered) << second.reason;
+  EXPECT_EQ(second.answer, "4.");
+  ASSERT_EQ(second.steps.size(), 2u);
+  EXPECT_EQ(second.steps[0].prompt_delta,
+            "<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_EQ(model.rewinds, 0);
+  EXPECT_EQ(second.messages.front().role, Role::system);
+  EXPECT_EQ(second.messages.size(), first.messages.size() + 4);  // user, call, result, answer
+  EXPECT_THROW(continue_run(model, *chatml_, *registry_, {}, "x", std::vector<std::string>{"nope"}),
+               TaskError);
+}
+
 TEST_F(LoopTest, ReactDialectRuns) {
   auto react = dialect_by_name("react");
   ScriptedModel model(

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -171,5 +172,13 @@ struct RunResult {
 // REGISTRY lacks. Borrows everything for the duration of the call.
 RunResult run(ModelContext& model, const Dialect& dialect, const tools::Registry& registry,
               const Task& task, const RunOptions& options = {});
+
+// One turn of a chat: HISTORY (RunResult::messages of the previous turn, or empty for a new
+// conversation, which then starts with the system prompt) plus USER_MESSAGE, with the tools
+// named in TOOLS (empty: all of REGISTRY) and options.max_steps. MODEL should hold the previous
+// turn's context, so only the new turn is prefilled. Throws TaskError for an unknown tool name.
+RunResult continue_run(ModelContext& model, const Dialect& dialect, const tools::Registry& registry,
+                       std::vector<Message> history, std::string user_message,
+                       std::span<const std::string> tools = {}, const RunOptions& options = {});
 
 }  // namespace agentrt::agent
