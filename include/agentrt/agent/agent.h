@@ -74,7 +74,8 @@ class ModelContext {
 };
 
 // A ModelContext over an engine::Session and a sampler. Borrows both; they must outlive it. The
-// session should start empty (or hold only text this object appended).
+// constructor clears the session: from then on it holds only text this object appended or
+// generated. Text after the start is tokenized without sentencepiece's dummy-prefix space.
 class EngineContext final : public ModelContext {
  public:
   EngineContext(engine::Session& session, engine::Sampler& sampler, std::string description);
