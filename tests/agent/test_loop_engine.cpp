@@ -85,6 +85,13 @@ TEST_F(EngineLoopTest, StepKPrefillsOnlyWhatStepKAdded) {
   EXPECT_EQ(session.counters().n_prefill, r.n_prefill);
   EXPECT_EQ(session.counters().n_decode, r.n_generated);
   EXPECT_EQ(static_cast<int64_t>(session.tokens().size()), context.n_tokens());
+  // The tokens spell exactly the context text: no dummy-prefix space crept in mid-conversation.
+  // (The random vocabulary's decode leaves U+2581 as it is, the dummy prefix included.)
+  std::string spelled = tokenizer.decode(session.tokens());
+  for (std::size_t at; (at = spelled.find("\u2581")) != std::string::npos;)
+    spelled.replace(at, 3, " ");
+  ASSERT_FALSE(spelled.empty());
+  EXPECT_EQ(spelled.substr(1), context.context());
   EXPECT_LE(context.n_tokens(), r.n_prefill + r.n_generated);
 }
 
