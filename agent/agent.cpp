@@ -186,6 +186,7 @@ RunResult run_loop(ModelContext& model, const Dialect& dialect, const tools::Reg
     step.model_text = generated.text;
     step.end = generated.end;
     step.n_generated = generated.n_tokens;
+    step.generated_tokens = generated.token_ids;
     step.generate_ms = generated.ms;
     step.context_tokens = model.n_tokens();
     result.n_generated += step.n_generated;

@@ -114,6 +114,7 @@ GenerationOutcome EngineContext::generate(int max_tokens, const std::vector<std:
   if (out.end == GenerationEnd::max_tokens && options.max_tokens < max_tokens)
     out.end = GenerationEnd::context_full;
   out.n_tokens = static_cast<int64_t>(result.tokens.size());
+  out.token_ids.assign(result.tokens.begin(), result.tokens.end());
 
   // Keep the generated tokens whose text is a prefix of the model text plus its stop sequence
   // (what the dialect renders next); the rest (EOS, text past the stop) is dropped.

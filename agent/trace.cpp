@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS steps (
   prefill_ms REAL NOT NULL,
   generate_ms REAL NOT NULL,
   tool_ms REAL NOT NULL,
+  tokens TEXT NOT NULL DEFAULT '[]',
   PRIMARY KEY (run_id, step)
 );
 )sql";
@@ -186,6 +187,7 @@ void to_json(json& j, const StepRecord& s) {
        {"calls", s.calls},
        {"tokens_prefilled", s.n_prefill},
        {"tokens_generated", s.n_generated},
+       {"generated_token_ids", s.tokens},
        {"context_tokens", s.context_tokens},
        {"prefill_ms", s.prefill_ms},
        {"generate_ms", s.generate_ms},
@@ -208,6 +210,7 @@ StepRecord step_record(const Step& step) {
   }
   r.n_prefill = step.n_prefill;
   r.n_generated = step.n_generated;
+  r.tokens = step.generated_tokens;
   r.context_tokens = step.context_tokens;
   r.prefill_ms = step.prefill_ms;
   r.generate_ms = step.generate_ms;
@@ -241,6 +244,13 @@ TraceDb::TraceDb(const std::filesystem::path& path) : path_(path) {
   exec("PRAGMA synchronous=NORMAL");
   exec("PRAGMA foreign_keys=ON");
   exec(kSchema);
+  // Databases written before token ids were recorded lack the column.
+  sqlite3_stmt* probe = nullptr;
+  const int has_tokens =
+      sqlite3_prepare_v2(db_.get(), "SELECT tokens FROM steps LIMIT 0", -1, &probe, nullptr);
+  sqlite3_finalize(probe);
+  if (has_tokens != SQLITE_OK)
+    exec("ALTER TABLE steps ADD COLUMN tokens TEXT NOT NULL DEFAULT '[]'");
 }
 
 TraceDb::~TraceDb() = default;
@@ -288,7 +298,7 @@ void TraceDb::add_step(int64_t run_id, const Step& step) {
   Statement s(db_.get(), path_,
               "INSERT OR REPLACE INTO steps (run_id, step, prompt_delta, model_text, end_reason, "
               "answer, calls, n_prefill, n_generated, context_tokens, prefill_ms, generate_ms, "
-              "tool_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+              "tool_ms, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   s.bind(run_id)
       .bind(static_cast<int64_t>(r.index))
       .bind(r.prompt_delta)
@@ -305,7 +315,8 @@ void TraceDb::add_step(int64_t run_id, const Step& step) {
       .bind(r.context_tokens)
       .bind(r.prefill_ms)
       .bind(r.generate_ms)
-      .bind(r.tool_ms);
+      .bind(r.tool_ms)
+      .bind(json(r.tokens).dump());
   s.step();
   Statement u(db_.get(), path_,
               "UPDATE runs SET n_steps = n_steps + 1, n_prefill = n_prefill + ?, n_generated = "
@@ -353,8 +364,8 @@ std::optional<RunRecord> TraceDb::find_run(int64_t run_id) const {
 std::vector<StepRecord> TraceDb::steps(int64_t run_id) const {
   Statement s(db_.get(), path_,
               "SELECT step, prompt_delta, model_text, end_reason, answer, calls, n_prefill, "
-              "n_generated, context_tokens, prefill_ms, generate_ms, tool_ms FROM steps WHERE "
-              "run_id = ? ORDER BY step");
+              "n_generated, context_tokens, prefill_ms, generate_ms, tool_ms, tokens FROM steps "
+              "WHERE run_id = ? ORDER BY step");
   s.bind(run_id);
   std::vector<StepRecord> out;
   while (s.step()) {
@@ -371,6 +382,10 @@ std::vector<StepRecord> TraceDb::steps(int64_t run_id) const {
     r.prefill_ms = s.real(9);
     r.generate_ms = s.real(10);
     r.tool_ms = s.real(11);
+    if (const json ids = parse_or_null(s.text(12)); ids.is_array()) {
+      for (const json& id : ids)
+        if (id.is_number_integer()) r.tokens.push_back(id.get<int32_t>());
+    }
     out.push_back(std::move(r));
   }
   return out;

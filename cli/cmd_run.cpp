@@ -461,7 +461,7 @@ std::vector<tools::ToolResult> recorded_results(const agent::StepRecord& step) {
 }
 
 // run --replay RUN: the recorded task, dialect, settings and seed, with the recorded tool
-// results; reports whether each step's text and token count matched.
+// results; reports whether each step's generated token ids (and text) matched.
 int run_replay(RunArgs args) {
   std::optional<agent::RunRecord> record;
   std::vector<agent::StepRecord> recorded;
@@ -512,8 +512,11 @@ int run_replay(RunArgs args) {
   json per_step = json::array();
   for (std::size_t k = 0; k < n; ++k) {
     const bool both = k < steps.size() && k < recorded.size();
-    const bool matched = both && steps[k].model_text == recorded[k].model_text &&
-                         steps[k].n_generated == recorded[k].n_generated;
+    // Token ids when the trace has them; text and count for traces written without ids.
+    const bool matched =
+        both && steps[k].model_text == recorded[k].model_text &&
+        steps[k].n_generated == recorded[k].n_generated &&
+        (recorded[k].tokens.empty() || steps[k].generated_tokens == recorded[k].tokens);
     all = all && matched;
     per_step.push_back(
         {{"step", k + 1},

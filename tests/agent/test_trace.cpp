@@ -38,6 +38,7 @@ Step make_step(int index) {
   s.model_text = "text " + std::to_string(index);
   s.n_prefill = 10 * index;
   s.n_generated = index;
+  s.generated_tokens.assign(static_cast<size_t>(index), 300 + index);
   s.context_tokens = 11 * index;
   s.calls.push_back(
       {.call = {.id = "call_1", .name = "calculator", .arguments = {{"expression", "1"}}},
@@ -173,6 +174,7 @@ TEST_F(TraceTest, KilledProcessLosesNoFinishedStep) {
   ASSERT_EQ(steps.size(), 2u);
   EXPECT_EQ(steps[1].prompt_delta, "delta 2");
   EXPECT_EQ(steps[1].n_prefill, 20);
+  EXPECT_EQ(steps[1].tokens, (std::vector<int32_t>{302, 302}));
   EXPECT_EQ(steps[1].calls[0].at("result").at("text"), "1");
 }
 

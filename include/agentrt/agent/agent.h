@@ -48,7 +48,8 @@ std::string_view generation_end_name(GenerationEnd end);
 struct GenerationOutcome {
   std::string text;  // the model's text, cut before the stop sequence
   GenerationEnd end = GenerationEnd::max_tokens;
-  int64_t n_tokens = 0;  // tokens generated
+  int64_t n_tokens = 0;            // tokens generated
+  std::vector<int32_t> token_ids;  // the tokens as sampled (empty when the model has no ids)
   double ms = 0;
 };
 
@@ -123,9 +124,10 @@ struct Step {
   std::optional<std::string> answer;
   std::string thoughts;
   std::vector<StepCall> calls;
-  int64_t n_prefill = 0;          // tokens the step evaluated for its prompt delta
-  int64_t n_generated = 0;        // tokens the model generated
-  int64_t context_tokens = 0;     // tokens in the context after generating
+  int64_t n_prefill = 0;                  // tokens the step evaluated for its prompt delta
+  int64_t n_generated = 0;                // tokens the model generated
+  std::vector<int32_t> generated_tokens;  // their ids, when the model reports them
+  int64_t context_tokens = 0;             // tokens in the context after generating
   std::size_t rewound_chars = 0;  // context text dropped before the delta (a token straddling)
   double prefill_ms = 0;
   double generate_ms = 0;

@@ -70,6 +70,7 @@ struct StepRecord {
   nlohmann::json calls = nlohmann::json::array();  // [{id, name, arguments, valid, result}]
   int64_t n_prefill = 0;
   int64_t n_generated = 0;
+  std::vector<int32_t> tokens;  // generated token ids (empty in traces of models without ids)
   int64_t context_tokens = 0;
   double prefill_ms = 0;
   double generate_ms = 0;
