@@ -16,36 +16,15 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// Shares a tool of the caller's registry, so that a task can offer a subset of it.
-class SharedTool final : public tools::Tool {
- public:
-  explicit SharedTool(std::shared_ptr<const tools::Tool> tool) : tool_(std::move(tool)) {}
-  const tools::ToolSpec& spec() const override { return tool_->spec(); }
-  tools::ToolResult invoke(const json& arguments, const tools::ToolContext& ctx) const override {
-    return tool_->invoke(arguments, ctx);
-  }
-
- private:
-  std::shared_ptr<const tools::Tool> tool_;
-};
-
 // The task's tools as a registry of their own (an unknown name is a TaskError).
 std::unique_ptr<tools::Registry> offered_tools(const tools::Registry& all,
                                                std::span<const std::string> names,
                                                const std::string& source) {
-  auto offered = std::make_unique<tools::Registry>();
-  for (const std::string& name : names) {
-    auto tool = all.find_shared(name);
-    if (!tool) {
-      std::string available;
-      for (const auto& n : all.names()) available += (available.empty() ? "" : ", ") + n;
-      throw TaskError(source + ": unknown tool \"" + name + "\"; available tools: " +
-                      (available.empty() ? std::string("(none)") : available));
-    }
-    offered->add(std::make_unique<SharedTool>(std::move(tool)));
+  try {
+    return all.subset(names);
+  } catch (const tools::RegistryError& e) {
+    throw TaskError(source + ": " + e.what());
   }
-  offered->freeze();
-  return offered;
 }
 
 std::size_t common_prefix(std::string_view a, std::string_view b) {

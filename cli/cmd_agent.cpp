@@ -15,34 +15,13 @@ namespace {
 
 using nlohmann::json;
 
-// Shares a tool of the full registry, so that --tools can offer a subset of it.
-class SharedTool final : public tools::Tool {
- public:
-  explicit SharedTool(std::shared_ptr<const tools::Tool> tool) : tool_(std::move(tool)) {}
-  const tools::ToolSpec& spec() const override { return tool_->spec(); }
-  tools::ToolResult invoke(const json& arguments, const tools::ToolContext& ctx) const override {
-    return tool_->invoke(arguments, ctx);
-  }
-
- private:
-  std::shared_ptr<const tools::Tool> tool_;
-};
-
 std::unique_ptr<tools::Registry> select_tools(const tools::Registry& all,
                                               const std::vector<std::string>& names) {
-  auto selected = std::make_unique<tools::Registry>();
-  for (const auto& name : names) {
-    auto tool = all.find_shared(name);
-    if (!tool) {
-      std::string available;
-      for (const auto& n : all.names()) available += (available.empty() ? "" : ", ") + n;
-      throw std::runtime_error("unknown tool \"" + name + "\" in --tools; available tools: " +
-                               (available.empty() ? std::string("(none)") : available));
-    }
-    selected->add(std::make_unique<SharedTool>(std::move(tool)));
+  try {
+    return all.subset(names);
+  } catch (const tools::RegistryError& e) {
+    throw std::runtime_error(std::string("--tools: ") + e.what());
   }
-  selected->freeze();
-  return selected;
 }
 
 struct ParseCommand {

@@ -62,6 +62,24 @@ std::shared_ptr<const Tool> Registry::find_shared(std::string_view name) const {
   return tools_[it->second];
 }
 
+std::unique_ptr<Registry> Registry::subset(std::span<const std::string> names) const {
+  auto out = std::make_unique<Registry>();
+  for (const std::string& name : names) {
+    std::shared_ptr<const Tool> tool = find_shared(name);
+    if (!tool) {
+      std::string available;
+      for (const auto& n : this->names()) available += (available.empty() ? "" : ", ") + n;
+      throw RegistryError("unknown tool \"" + name + "\"; available tools: " +
+                          (available.empty() ? std::string("(none)") : available));
+    }
+    if (out->index_.contains(name)) throw RegistryError("tool \"" + name + "\" is named twice");
+    out->index_.emplace(name, out->tools_.size());
+    out->tools_.push_back(std::move(tool));
+  }
+  out->frozen_ = true;
+  return out;
+}
+
 std::vector<const Tool*> Registry::list() const {
   std::shared_lock lock(mutex_);
   std::vector<const Tool*> out;

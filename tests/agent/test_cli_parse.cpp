@@ -60,7 +60,7 @@ TEST(CliParse, UsageErrorsExitTwo) {
   EXPECT_EQ(run_agentrt({"parse", "--dialect", "alpaca"}, "").code, 2);
   auto run = run_agentrt({"parse", "--tools", "nope"}, "hi");
   EXPECT_EQ(run.code, 2);
-  EXPECT_NE(run.err.find("unknown tool \"nope\" in --tools"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("--tools: unknown tool \"nope\""), std::string::npos) << run.err;
 }
 
 }  // namespace

@@ -32,6 +32,31 @@ TEST(Registry, ListsInRegistrationOrderAndFinds) {
   EXPECT_EQ(r.size(), 3u);
 }
 
+TEST(Registry, SubsetSharesTheNamedToolsInOrder) {
+  Registry r;
+  r.add(fake_tool("zeta", echo));
+  r.add(fake_tool("alpha", echo));
+  r.add(fake_tool("mid_2", echo));
+  const std::vector<std::string> names = {"mid_2", "zeta"};
+  const auto sub = r.subset(names);
+  EXPECT_EQ(sub->names(), names);
+  EXPECT_TRUE(sub->frozen());
+  EXPECT_EQ(sub->find("zeta"), r.find("zeta"));  // the same tool, shared
+  EXPECT_EQ(sub->find("alpha"), nullptr);
+
+  const std::vector<std::string> unknown = {"zeta", "beta"};
+  try {
+    r.subset(unknown);
+    FAIL() << "expected RegistryError";
+  } catch (const RegistryError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown tool \"beta\"; available tools: zeta, alpha"),
+              std::string::npos)
+        << e.what();
+  }
+  const std::vector<std::string> twice = {"zeta", "zeta"};
+  EXPECT_THROW(r.subset(twice), RegistryError);
+}
+
 TEST(Registry, RefusesDuplicateNames) {
   Registry r;
   r.add(fake_tool("calc", echo));

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <memory>
 #include <shared_mutex>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -50,6 +51,11 @@ class Registry {
   std::vector<const Tool*> list() const;
   std::vector<std::string> names() const;
   std::size_t size() const;
+
+  // A frozen registry of the named tools, in that order, sharing them with this one (a task or a
+  // request offers a subset of what start-up registered). Throws RegistryError naming an unknown
+  // tool and listing the available ones, or a name given twice.
+  std::unique_ptr<Registry> subset(std::span<const std::string> names) const;
 
  private:
   mutable std::shared_mutex mutex_;
