@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <sstream>
 
@@ -255,44 +256,51 @@ TEST_F(SessionTest, TokenOutsideVocabularyIsRejected) {
   EXPECT_TRUE(s.tokens().empty());
 }
 
-TEST(ModelLoad, MissingTensorIsNamed) {
-  bench::RandomLlamaSpec spec;
-  const fs::path good = temp_model("missing_src");
-  bench::write_random_llama(good, spec);
+// Writes a random model, copies it with `edit` applied to its metadata and without the tensor
+// named `drop`, and returns the ModelError message that loading the copy gives ("" if none) and
+// the copy's path.
+std::pair<std::string, fs::path> load_error(const std::string& name,
+                                            const std::function<void(GgufWriter&)>& edit,
+                                            std::string_view drop = "") {
+  const fs::path good = temp_model(name + "_src");
+  bench::write_random_llama(good, bench::RandomLlamaSpec{});
   auto file = GgufFile::open(good);
   GgufWriter w;
   for (const auto& [key, value] : file->metadata()) w.set(key, value);
+  edit(w);
   for (const GgufTensorInfo& t : file->tensors()) {
-    if (t.name == "blk.1.ffn_up.weight") continue;
-    w.add_tensor(t.name, t.ne, t.type, std::span(static_cast<const uint8_t*>(t.data), t.n_bytes));
+    if (t.name != drop)
+      w.add_tensor(t.name, t.ne, t.type, std::span(static_cast<const uint8_t*>(t.data), t.n_bytes));
   }
-  const fs::path bad = temp_model("missing");
+  const fs::path bad = temp_model(name);
   w.write(bad);
   try {
     Model::load(bad);
-    FAIL() << "expected ModelError";
   } catch (const ModelError& e) {
-    EXPECT_NE(std::string(e.what()).find("blk.1.ffn_up.weight"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find(bad.string()), std::string::npos) << e.what();
+    return {e.what(), bad};
   }
+  return {"", bad};
+}
+
+TEST(ModelLoad, MissingTensorIsNamed) {
+  const auto [error, path] = load_error(
+      "missing", [](GgufWriter&) {}, "blk.1.ffn_up.weight");
+  EXPECT_NE(error.find("blk.1.ffn_up.weight"), std::string::npos) << error;
+  EXPECT_NE(error.find(path.string()), std::string::npos) << error;
 }
 
 TEST(ModelLoad, UnsupportedArchitectureIsNamed) {
-  bench::RandomLlamaSpec spec;
-  const fs::path good = temp_model("arch_src");
-  bench::write_random_llama(good, spec);
-  auto file = GgufFile::open(good);
-  GgufWriter w;
-  for (const auto& [key, value] : file->metadata()) w.set(key, value);
-  w.set("general.architecture", GgufValue::make_string("mamba"));
-  const fs::path bad = temp_model("arch");
-  w.write(bad);
-  try {
-    Model::load(bad);
-    FAIL() << "expected ModelError";
-  } catch (const ModelError& e) {
-    EXPECT_NE(std::string(e.what()).find("mamba"), std::string::npos) << e.what();
-  }
+  const auto [error, path] = load_error("arch", [](GgufWriter& w) {
+    w.set("general.architecture", GgufValue::make_string("mamba"));
+  });
+  EXPECT_NE(error.find("mamba"), std::string::npos) << error;
+}
+
+TEST(ModelLoad, HeadsThatDoNotGroupAreNamed) {
+  const auto [error, path] = load_error("heads", [](GgufWriter& w) {
+    w.set("llama.attention.head_count_kv", GgufValue::make_u32(3));
+  });
+  EXPECT_NE(error.find("not a multiple of head_count_kv 3"), std::string::npos) << error;
 }
 
 }  // namespace
