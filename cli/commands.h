@@ -21,5 +21,6 @@ void add_tools_commands(CLI::App& app);     // tools, tool
 void add_index_commands(CLI::App& app);     // index build
 void add_agent_commands(CLI::App& app);     // parse
 void add_run_commands(CLI::App& app);       // run, eval, trace
+void add_serve_commands(CLI::App& app);     // serve
 
 }  // namespace agentrt::cli

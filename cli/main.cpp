@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   agentrt::cli::add_index_commands(app);
   agentrt::cli::add_agent_commands(app);
   agentrt::cli::add_run_commands(app);
+  agentrt::cli::add_serve_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
