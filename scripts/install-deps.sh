@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev      # JSON at the edges (CLI, tools, server)
   libcli11-dev            # command-line parsing
   libgtest-dev libgmock-dev
+  wrk curl                # bench/http_load.sh (a benchmark, not a test)
   python3 python3-venv python3-pip   # development tools only (reference checks)
 )
 
