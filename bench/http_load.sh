@@ -2,7 +2,8 @@
 # Load on `agentrt serve` (a benchmark, not a test): wrk at 64 connections on /health and
 # /v1/tools (requests/s, errors), then N concurrent agent runs on the model (aggregate tokens/s).
 #
-#   bench/http_load.sh [-m MODEL] [-b BUILD_DIR] [-d SECONDS] [-n RUNS]
+#   bench/http_load.sh [-m MODEL] [-b BUILD_DIR] [-d SECONDS] [-n RUNS] [-c CTX] [-t TOKENS]
+# (-c: context per session, -t: tokens per agent step.)
 # Needs wrk (Debian package `wrk`, in scripts/install-deps.sh), curl and python3.
 set -euo pipefail
 
@@ -10,9 +11,12 @@ model=models/agentrt-tiny.gguf
 build=build
 duration=10
 runs=8
-while getopts "m:b:d:n:" opt; do
+ctx=0
+tokens=64
+while getopts "m:b:d:n:c:t:" opt; do
   case $opt in
     m) model=$OPTARG ;; b) build=$OPTARG ;; d) duration=$OPTARG ;; n) runs=$OPTARG ;;
+    c) ctx=$OPTARG ;; t) tokens=$OPTARG ;;
     *) echo "usage: $0 [-m MODEL] [-b BUILD_DIR] [-d SECONDS] [-n RUNS]" >&2; exit 2 ;;
   esac
 done
@@ -20,7 +24,7 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 
 log=$(mktemp)
 traces=$(mktemp -d)
-"$build/cli/agentrt" serve -m "$model" --port 0 --queue 64 --set trace.database="$traces/t.db" \
+"$build/cli/agentrt" serve -m "$model" --port 0 --queue 64 -c "$ctx" -n "$tokens" --set trace.database="$traces/t.db" \
   >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$log" "$traces"' EXIT
@@ -44,7 +48,8 @@ import concurrent.futures, json, sys, time, urllib.request
 url, n = sys.argv[1], int(sys.argv[2])
 prompts = ["What is 17*23?", "What is the square root of 2?", "Solve x^2 = 16.", "What is 2^10?"]
 def run(i):
-    body = json.dumps({"prompt": prompts[i % len(prompts)], "max_steps": 4}).encode()
+    body = json.dumps({"prompt": prompts[i % len(prompts)], "tools": ["calculator", "solver"],
+                       "max_steps": 3}).encode()
     req = urllib.request.Request(url + "/v1/agent/runs", body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=600) as r:
         return json.load(r)

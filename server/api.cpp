@@ -375,6 +375,9 @@ Api::State::State(std::unique_ptr<ModelProvider> p, const tools::Registry& r, Ap
   traces = std::make_unique<agent::TraceDb>(
       options.trace_db.empty() ? std::filesystem::path(":memory:") : options.trace_db);
   metrics.set_queue_length([this] { return engine.size(); });
+  json data = json::array();
+  for (const tools::Tool* t : registry.list()) data.push_back(tool_json(t->spec()));
+  tools_body = dump({{"object", "list"}, {"data", data}});
 }
 
 ContextSlot& Api::State::slot_for(std::string_view prompt) {
@@ -522,9 +525,7 @@ HttpResponse Api::handle(const HttpRequest& request) {
                                                             {"created", 0},
                                                             {"owned_by", "agentrt"}}})}});
     } else if (label == "/v1/tools") {
-      json data = json::array();
-      for (const tools::Tool* t : st.registry.list()) data.push_back(tool_json(t->spec()));
-      response = json_response(200, {{"object", "list"}, {"data", data}});
+      response.body = st.tools_body;
     } else if (label == "/v1/tools/{name}/invoke") {
       response = invoke_tool(st, route->param, body);
     } else if (label == "/v1/chat/completions") {

@@ -71,6 +71,7 @@ struct Api::State {
   std::unique_ptr<ModelProvider> provider;  // make_slot() on the engine thread only
   Metrics metrics;
   RawTurns raw_turns;
+  std::string tools_body;  // GET /v1/tools (the registry is frozen)
   tools::Dispatcher dispatcher;  // /v1/tools/{name}/invoke
   std::mutex traces_mutex;
   std::unique_ptr<agent::TraceDb> traces;
