@@ -1412,7 +1412,10 @@ def cmd_golden(args):
                 except Skip:
                     continue
             msgs = [{k: v for k, v in m.items() if not k.startswith("_")} for m in d.messages]
-            cases.append({"kind": d.kind, "tools": d.tools, "messages": msgs, "text": render(env, d)})
+            model_turns = [t for t, is_model in chunks(env, d) if t.endswith("<|im_end|>") and
+                           not t.startswith("<|im_start|>")]
+            cases.append({"kind": d.kind, "tools": d.tools, "messages": msgs, "text": render(env, d),
+                          "model_turns": [t[:-len("<|im_end|>")] for t in model_turns]})
     env.tools.close()
     out = pathlib.Path(args_out)
     out.mkdir(parents=True, exist_ok=True)
