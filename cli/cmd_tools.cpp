@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -71,6 +72,42 @@ void list_tools(const ToolOptions& options, bool as_json) {
   }
 }
 
+// --batch: one call per stdin line, {"name": N, "arguments": {...}}, and one result per stdout
+// line, {"ok", "text", "data", "truncated"}, in order. A line that is not a valid call gets
+// {"ok": false, "text": why} and the batch goes on; the exit status is 0 unless stdin fails.
+// This is how the training data generator gets real plugin output for many calls at once.
+int run_batch(const ToolOptions& options) {
+  auto config = load_config(options);
+  auto registry = load_tools(options, config);
+  tools::Dispatcher dispatcher(*registry, tools::DispatcherOptions::from_config(config));
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    tools::ToolResult result;
+    json call = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (call.is_discarded() || !call.is_object() || !call.contains("name") ||
+        !call["name"].is_string()) {
+      result = tools::ToolResult::failure("not a call: expected {\"name\": ..., \"arguments\": {...}}");
+    } else {
+      const std::string name = call["name"].get<std::string>();
+      json args = call.value("arguments", json::object());
+      const tools::Tool* tool = registry->find(name);
+      if (!tool) {
+        result = tools::ToolResult::failure("unknown tool \"" + name + "\"");
+      } else if (!args.is_object()) {
+        result = tools::ToolResult::failure("arguments must be a JSON object");
+      } else if (auto errors = tools::validate(tool->spec().parameters, args); !errors.empty()) {
+        result = tools::ToolResult::failure("invalid arguments for tool \"" + name +
+                                            "\": " + tools::join_errors(errors));
+      } else {
+        result = dispatcher.call(name, args);
+      }
+    }
+    std::cout << json(result).dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    std::cout.flush();
+  }
+  return kExitOk;
+}
+
 int run_tool(const ToolOptions& options, const std::string& name, const std::string& arguments,
              bool as_json) {
   json args = json::parse(arguments, nullptr, /*allow_exceptions=*/false);
@@ -120,12 +157,21 @@ void add_tools_commands(CLI::App& app) {
     auto name = std::make_shared<std::string>();
     auto arguments = std::make_shared<std::string>("{}");
     auto as_json = std::make_shared<bool>(false);
+    auto batch = std::make_shared<bool>(false);
     CLI::App* cmd = app.add_subcommand("tool", "Invoke one tool with JSON arguments");
     add_tool_options(*cmd, *options);
-    cmd->add_option("name", *name, "Tool name")->required();
+    cmd->add_option("name", *name, "Tool name");
     cmd->add_option("arguments", *arguments, "Arguments as a JSON object (default {})");
     cmd->add_flag("--json", *as_json, "Print the whole result object as JSON");
-    cmd->callback([options, name, arguments, as_json] {
+    cmd->add_flag("--batch", *batch,
+                  "Read calls from stdin, one {\"name\", \"arguments\"} JSON object a line, and "
+                  "print one JSON result a line");
+    cmd->callback([options, name, arguments, as_json, batch] {
+      if (*batch) {
+        if (!name->empty()) exit_with(kExitError, "--batch reads the calls from stdin; give no name");
+        throw ExitCode{run_batch(*options)};
+      }
+      if (name->empty()) exit_with(kExitError, "tool: a tool name is required (or --batch)");
       int code = run_tool(*options, *name, *arguments, *as_json);
       if (code != kExitOk) throw ExitCode{code};
     });

@@ -67,6 +67,44 @@ TEST(CliTools, InvokesAToolWithJsonOutput) {
   EXPECT_DOUBLE_EQ(result.at("data").at("value").get<double>(), 273.15);
 }
 
+TEST(CliTools, BatchAnswersEveryLineInOrderAndSurvivesBadLines) {
+  const std::string calls =
+      R"({"name": "convert", "arguments": {"value": 1, "from": "mi", "to": "km"}})"
+      "\nnot json\n"
+      R"({"name": "nope", "arguments": {}})"
+      "\n"
+      R"({"name": "convert", "arguments": {"value": "x"}})"
+      "\n"
+      R"({"name": "convert", "arguments": {"value": 0, "from": "C", "to": "K"}})"
+      "\n";
+  RunResult run = agentrt::test::run_agentrt(
+      {"tool", "--batch", "--plugin", AGENTRT_EXAMPLE_PLUGIN}, calls);
+  ASSERT_EQ(run.code, 0) << run.err;
+  std::vector<json> lines;
+  for (size_t start = 0, end; (end = run.out.find('\n', start)) != std::string::npos;
+       start = end + 1) {
+    lines.push_back(json::parse(run.out.substr(start, end - start)));
+  }
+  ASSERT_EQ(lines.size(), 5u) << run.out;
+  EXPECT_EQ(lines[0].at("ok"), true);
+  EXPECT_EQ(lines[0].at("text"), "1 mi = 1.609344 km");
+  EXPECT_EQ(lines[1].at("ok"), false);
+  EXPECT_TRUE(contains(lines[1].at("text").get<std::string>(), "not a call"));
+  EXPECT_TRUE(contains(lines[2].at("text").get<std::string>(), "unknown tool \"nope\""));
+  EXPECT_TRUE(contains(lines[3].at("text").get<std::string>(), "invalid arguments"));
+  EXPECT_EQ(lines[4].at("ok"), true);
+  EXPECT_DOUBLE_EQ(lines[4].at("data").at("value").get<double>(), 273.15);
+}
+
+TEST(CliTools, BatchTakesNoToolName) {
+  RunResult run = agentrt({"tool", "--batch", "calculator"});
+  EXPECT_EQ(run.code, 2);
+  EXPECT_TRUE(contains(run.err, "--batch reads the calls from stdin")) << run.err;
+  run = agentrt({"tool"});
+  EXPECT_EQ(run.code, 2);
+  EXPECT_TRUE(contains(run.err, "a tool name is required")) << run.err;
+}
+
 TEST(CliTools, ToolErrorExitsOne) {
   RunResult run = agentrt({"tool", "--plugin", AGENTRT_EXAMPLE_PLUGIN, "convert",
                            R"({"value":1,"from":"kg","to":"km"})"});

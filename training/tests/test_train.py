@@ -1,0 +1,77 @@
+"""train.py on a tiny model: targets are the model-output chunks, a run stops at its token
+budget and writes a checkpoint, --resume continues from it."""
+
+import json
+import re
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "training"))
+import tokenizer as tok  # noqa: E402
+import train  # noqa: E402
+
+CHUNKS = [
+    ["<|im_start|>user\nAdd 2 and 3.<|im_end|>\n<|im_start|>assistant\n", False],
+    ["5<|im_end|>", True],
+]
+
+
+class Train(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        tmp = Path(cls.tmp.name)
+        with open(tmp / "corpus.txt", "w") as f:
+            for line in open(ROOT / "examples/data/docs.jsonl"):
+                f.write(json.loads(line)["text"] + "\n")
+            f.write("".join(text for text, _ in CHUNKS) + "\n")
+        cls.model = tok.train(str(tmp / "corpus.txt"), str(tmp / "tok"), vocab_size=400)
+        cls.sp = tok.load(cls.model)
+        with open(tmp / "data.jsonl", "w") as f:
+            for i in range(40):
+                f.write(json.dumps({"chunks": [[f"<|im_start|>user\nAdd {i} and 3.<|im_end|>\n"
+                                                "<|im_start|>assistant\n", False],
+                                               [f"{i + 3}<|im_end|>", True]]}) + "\n")
+            f.write(json.dumps({"chunks": [["word " * 80, False], ["x", True]]}) + "\n")
+        cls.data = tmp / "data.jsonl"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_targets_are_model_output_tokens(self):
+        ids, target = train.tokenize_dialogue(self.sp, CHUNKS)
+        self.assertEqual(ids[0], tok.BOS_ID)
+        self.assertEqual(ids, [tok.BOS_ID] + tok.encode(self.sp, CHUNKS[0][0]) +
+                         tok.encode(self.sp, CHUNKS[1][0]))
+        output = [i for i, t in zip(ids, target) if t]
+        self.assertEqual(output, tok.encode(self.sp, "5<|im_end|>"))
+        self.assertEqual(output[-1], tok.eos_id(self.sp))
+
+    def test_budget_checkpoint_resume(self):
+        out = Path(self.tmp.name) / "run"
+        args = ["--data", str(self.data), "--tokenizer", self.model, "--out", str(out),
+                "--dim", "32", "--layers", "1", "--head-dim", "16", "--ctx", "64",
+                "--batch", "2", "--log-every", "1", "--eval-every", "3", "--eval-frac", "0.1"]
+        train.main(args + ["--max-tokens", str(5 * 2 * 63)])
+        first = torch.load(out / "ckpt.pt")
+        self.assertEqual(first["step"], 5)
+        log = (out / "train.log").read_text()
+        self.assertRegex(log, r"1 longer than 64: drop")
+        self.assertIn("eval loss", log)
+        train.main(args + ["--max-tokens", str(8 * 2 * 63), "--resume"])
+        second = torch.load(out / "ckpt.pt")
+        self.assertEqual(second["step"], 8)
+        log = (out / "train.log").read_text()
+        self.assertIn("resumed at step 5", log)
+        losses = [float(x) for x in re.findall(r"\| loss ([\d.]+)", log)]
+        self.assertTrue(all(x == x and x > 0 for x in losses))
+
+
+if __name__ == "__main__":
+    unittest.main()
