@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -18,6 +19,15 @@ namespace agentrt::server::test {
 struct ScriptSettings {
   std::chrono::milliseconds delay{0};  // each generate() takes at least this long
   int64_t n_ctx = 1 << 16;
+  mutable std::atomic<int> generations{0};  // generate() calls started (tests wait on it)
+
+  ScriptSettings() = default;
+  ScriptSettings(std::chrono::milliseconds d, int64_t n = 1 << 16) : delay(d), n_ctx(n) {}
+  ScriptSettings(const ScriptSettings& o) : delay(o.delay), n_ctx(o.n_ctx) {}
+  // Waits until at least N generations have started.
+  void wait_for_generations(int n) const {
+    while (generations.load() < n) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
 };
 
 class RuleModel final : public agent::ModelContext {
@@ -42,6 +52,7 @@ class RuleModel final : public agent::ModelContext {
   }
   agent::GenerationOutcome generate(int max_tokens, const std::vector<std::string>& stop,
                                     const std::function<bool(std::string_view)>& on_text) override {
+    ++settings_->generations;
     if (settings_->delay.count() > 0) std::this_thread::sleep_for(settings_->delay);
     agent::GenerationOutcome out;
     std::string text = reply();

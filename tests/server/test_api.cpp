@@ -263,10 +263,10 @@ TEST(ApiTest, ApiKeysAreRequiredExceptForHealth) {
 TEST(ApiTest, AFullQueueAnswers429AndADrainingServer503) {
   ApiOptions options;
   options.queue_capacity = 1;
-  Fixture f(options, {.delay = std::chrono::milliseconds(300)});
+  Fixture f(options, ScriptSettings(std::chrono::milliseconds(300)));
   const std::string body = json({{"messages", {user("Hi")}}}).dump();
   auto first = f.api.handle({"POST", "/v1/chat/completions", {}, body});
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the engine took it
+  f.settings->wait_for_generations(1);  // the engine took it: the queue is empty
   auto second = f.api.handle({"POST", "/v1/chat/completions", {}, body});
   auto third = f.api.handle({"POST", "/v1/chat/completions", {}, body});
   ASSERT_TRUE(first.pending && second.pending);
@@ -279,7 +279,7 @@ TEST(ApiTest, AFullQueueAnswers429AndADrainingServer503) {
 }
 
 TEST(ApiTest, AConversationLongerThanTheContextIs400) {
-  Fixture f({}, {.n_ctx = 64});
+  Fixture f({}, ScriptSettings(std::chrono::milliseconds(0), 64));
   auto r = post(f.api, "/v1/chat/completions", {{"messages", {user(std::string(100, 'x'))}}});
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(body_of(r)["error"]["code"], "context_length_exceeded");

@@ -195,11 +195,11 @@ TEST(HttpTest, AuthenticationOverTheWire) {
 
 TEST(HttpTest, StopLetsInFlightRequestsFinish) {
   auto s = std::make_unique<Running>(ServerOptions{}, ApiOptions{},
-                                     ScriptSettings{.delay = std::chrono::milliseconds(400)});
+                                     ScriptSettings(std::chrono::milliseconds(400)));
   Client c(s->port());
   c.send(request("POST", "/v1/chat/completions",
                  json({{"messages", {{{"role", "user"}, {"content", "Hi"}}}}}).dump()));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  s->fixture.settings->wait_for_generations(1);  // the request is in flight
   s->server->stop();
   const std::string r = c.read_all();
   EXPECT_EQ(status_of(r), 200) << r;

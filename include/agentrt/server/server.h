@@ -47,7 +47,8 @@ class ContextSlot {
   virtual void set_sampling(const engine::SamplerParams& params) = 0;
 };
 
-// Makes the slots. Used on the engine thread only.
+// Makes the slots. make_slot() is called on the engine thread only; the other methods may be
+// called from any thread (dialects are immutable).
 class ModelProvider {
  public:
   virtual ~ModelProvider() = default;
