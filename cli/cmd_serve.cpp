@@ -14,7 +14,7 @@ namespace {
 
 struct ServeArgs {
   ToolOptions tool_options;
-  std::string model = "models/agentrt-tiny.gguf";
+  std::string model;  // empty: the default model
   std::string model_id;
   std::string dialect;
   std::string tool_prompt;
@@ -42,13 +42,32 @@ std::vector<std::string> read_keys(const std::string& path) {
   return keys;
 }
 
+constexpr const char* kDefaultModel = "models/agentrt-tiny.gguf";
+
+// The default model relative to the working directory, else next to the program: the source
+// tree of a build (build/cli/agentrt) or an installed prefix (bin/agentrt, share/agentrt/).
+std::string find_default_model() {
+  namespace fs = std::filesystem;
+  if (fs::exists(kDefaultModel)) return kDefaultModel;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (const fs::path& candidate : {exe.parent_path() / "../.." / kDefaultModel,
+                                      exe.parent_path() / "../share/agentrt" / kDefaultModel}) {
+      if (fs::exists(candidate)) return fs::weakly_canonical(candidate).string();
+    }
+  }
+  return kDefaultModel;
+}
+
 void run_serve(ServeArgs& args) {
+  const bool is_default = args.model.empty();
+  if (is_default) args.model = find_default_model();
   if (!std::filesystem::exists(args.model))
     throw std::runtime_error("model " + args.model + " not found" +
-                             (args.model == "models/agentrt-tiny.gguf"
-                                  ? " (the default model; pass -m MODEL, or see models/ for how "
-                                    "it is made)"
-                                  : ""));
+                             (is_default ? " (the default model; pass -m MODEL, or see models/ "
+                                           "for how it is made)"
+                                         : ""));
   const tools::Config config = load_config(args.tool_options);
   const auto registry = load_tools(args.tool_options, config);
   auto model = engine::Model::load(args.model);
