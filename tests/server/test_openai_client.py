@@ -2,12 +2,17 @@
 """The real `openai` Python client against agentrt's server: models, chat, tool calls (a full
 round trip with a tool result), streaming of content and of tool calls, and errors.
 
-Runs a server over the scripted test model (--server, tests/server/serve_scripted.cpp). Exits 77
-(ctest: skipped) when the `openai` package cannot be imported."""
+Runs a server over the scripted test model (--server, tests/server/serve_scripted.cpp), then,
+with --agentrt and --random-model, `agentrt serve` on a random-weight model (the real engine and
+command; the model writes gibberish, so only the protocol is checked). Both must stop cleanly on
+SIGTERM. Exits 77 (ctest: skipped) when the `openai` package cannot be imported."""
 import argparse
 import json
+import os
+import re
 import subprocess
 import sys
+import tempfile
 
 try:
     import openai
@@ -110,21 +115,73 @@ def run(client):
         check(True, "an unknown model is a 404")
 
 
+def run_engine(client, model_id):
+    r = client.chat.completions.create(model=model_id, max_tokens=8, seed=1,
+                                       messages=[{"role": "user", "content": "Hello"}])
+    check(r.choices[0].finish_reason in ("stop", "length")
+          and isinstance(r.choices[0].message.content, str), "engine: chat")
+    messages = [{"role": "user", "content": "Hello"}, r.choices[0].message.model_dump(exclude_none=True),
+                {"role": "user", "content": "More"}]
+    r2 = client.chat.completions.create(model=model_id, max_tokens=8, messages=messages)
+    check(r2.usage.prompt_tokens_details.cached_tokens >= r.usage.prompt_tokens - 1,
+          f"engine: follow-up reused {r2.usage.prompt_tokens_details.cached_tokens} cached tokens")
+    chunks = list(client.chat.completions.create(
+        model=model_id, max_tokens=8, stream=True, tools=[WEATHER],
+        messages=[{"role": "user", "content": "Weather?"}]))
+    check(chunks[-1].choices[0].finish_reason in ("stop", "length", "tool_calls"),
+          "engine: streamed chat with tools")
+
+
+class Server:
+    """A server process that prints its port, stopped with SIGTERM (it must exit 0)."""
+
+    def __init__(self, argv, pattern):
+        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True)
+        seen = ""
+        for _ in range(20):
+            line = self.process.stdout.readline()
+            seen += line
+            match = re.search(pattern, line)
+            if match or not line:
+                break
+        if not match:
+            self.process.kill()
+            raise RuntimeError(f"the server did not start: {seen}")
+        self.port = match.group(1)
+
+    def client(self):
+        return openai.OpenAI(base_url=f"http://127.0.0.1:{self.port}/v1", api_key="unused",
+                             max_retries=0, timeout=30)
+
+    def stop(self):
+        self.process.terminate()
+        code = self.process.wait(timeout=20)
+        check(code == 0, f"{os.path.basename(self.process.args[0])} stopped cleanly on SIGTERM")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", required=True, help="the agentrt_serve_scripted binary")
+    parser.add_argument("--agentrt", help="the agentrt command")
+    parser.add_argument("--random-model", help="the agentrt-random-model command")
     args = parser.parse_args()
-    server = subprocess.Popen([args.server], stdout=subprocess.PIPE, text=True)
+    server = Server([args.server], r"PORT (\d+)")
     try:
-        line = server.stdout.readline().split()
-        if len(line) != 2 or line[0] != "PORT":
-            raise RuntimeError(f"the server did not start: {line}")
-        client = openai.OpenAI(base_url=f"http://127.0.0.1:{line[1]}/v1", api_key="unused",
-                               max_retries=0, timeout=20)
-        run(client)
+        run(server.client())
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
+    if args.agentrt and args.random_model:
+        with tempfile.TemporaryDirectory() as tmp:
+            model = os.path.join(tmp, "random.gguf")
+            subprocess.run([args.random_model, model, "--preset", "tiny"], check=True)
+            server = Server([args.agentrt, "serve", "-m", model, "--port", "0", "-c", "1024",
+                             "-t", "1", "--set", f"trace.database={tmp}/traces.db"],
+                            r"http://127\.0\.0\.1:(\d+)")
+            try:
+                run_engine(server.client(), "random")
+            finally:
+                server.stop()
     print("all openai client checks passed")
 
 
