@@ -386,21 +386,25 @@ ContextSlot& Api::State::slot_for(std::string_view prompt) {
       slots.push_back(provider->make_slot());
     last_used.assign(slots.size(), 0);
   }
-  std::size_t best = 0, best_shared = 0;
+  // A slot is worth reusing when the prompt shares most of its context (a continuation, or a
+  // regenerated last turn); sharing only a system prompt's first lines is not worth evicting
+  // another conversation for, so then the least recently used slot is taken.
+  std::size_t best = slots.size(), best_shared = 0, lru = 0;
+  std::vector<std::size_t> shared(slots.size(), 0);
   for (std::size_t i = 0; i < slots.size(); ++i) {
     const std::string& text = slots[i]->context().context();
     const std::size_t n = std::min(text.size(), prompt.size());
-    std::size_t shared = 0;
-    while (shared < n && text[shared] == prompt[shared]) ++shared;
-    if (shared > best_shared ||
-        (best_shared == 0 && shared == 0 && last_used[i] < last_used[best])) {
+    while (shared[i] < n && text[shared[i]] == prompt[shared[i]]) ++shared[i];
+    if (shared[i] > 0 && 2 * shared[i] >= text.size() && shared[i] > best_shared) {
       best = i;
-      best_shared = shared;
+      best_shared = shared[i];
     }
+    if (last_used[i] < last_used[lru]) lru = i;
   }
+  if (best == slots.size()) best = lru;
   last_used[best] = ++clock;
   agent::ModelContext& ctx = slots[best]->context();
-  const std::size_t keep = std::min(best_shared, prompt.empty() ? 0 : prompt.size() - 1);
+  const std::size_t keep = std::min(shared[best], prompt.empty() ? 0 : prompt.size() - 1);
   if (keep < ctx.context().size()) ctx.rewind(keep);
   return *slots[best];
 }
@@ -421,24 +425,32 @@ HttpResponse Api::State::defer_model_work(std::function<void(Pending&)> work) {
   return r;
 }
 
-void Api::State::submit_model_work(WorkQueue::Job job) {
-  if (draining)
-    throw RequestError(503, "the server is shutting down", "server_error", "shutting_down");
-  switch (engine.submit(std::move(job))) {
+namespace {
+
+// 429 when QUEUE is full, 503 when it no longer takes work.
+void submit_or_throw(WorkQueue& queue, WorkQueue::Job job, const char* full_message) {
+  switch (queue.submit(std::move(job))) {
     case WorkQueue::Submit::accepted:
       return;
     case WorkQueue::Submit::full:
-      throw RequestError(429, "the model queue is full; retry later", "rate_limit_error",
-                         "queue_full");
+      throw RequestError(429, full_message, "rate_limit_error", "queue_full");
     case WorkQueue::Submit::stopped:
       throw RequestError(503, "the server is shutting down", "server_error", "shutting_down");
   }
 }
 
+}  // namespace
+
+void Api::State::submit_model_work(WorkQueue::Job job) {
+  if (draining)
+    throw RequestError(503, "the server is shutting down", "server_error", "shutting_down");
+  submit_or_throw(engine, std::move(job), "the model queue is full; retry later");
+}
+
 void Api::State::submit_tool_work(WorkQueue::Job job) {
-  if (tool_waiters.submit(std::move(job)) != WorkQueue::Submit::accepted)
-    throw RequestError(429, "too many tool invocations in flight; retry later", "rate_limit_error",
-                       "queue_full");
+  if (draining)
+    throw RequestError(503, "the server is shutting down", "server_error", "shutting_down");
+  submit_or_throw(tool_waiters, std::move(job), "too many tool invocations in flight; retry later");
 }
 
 // ---- Api -------------------------------------------------------------------------------------

@@ -105,6 +105,37 @@ TEST(ApiTest, AFollowUpReusesTheCachedPrefix) {
             second["usage"]["prompt_tokens_details"]["cached_tokens"].get<int>());
 }
 
+// Two conversations that share only their system prompt alternate; each keeps its own cache.
+TEST(ApiTest, InterleavedConversationsKeepTheirOwnSessions) {
+  ApiOptions options;
+  options.n_slots = 2;
+  Fixture f(options);
+  const json system = {{"role", "system"}, {"content", "You are terse."}};
+  json a = {system, user("What is the weather in Paris?")};
+  json b = {system, user("Hi")};
+  auto ask = [&](json& messages, bool tools) {
+    json request = {{"messages", messages}};
+    if (tools) request["tools"] = {weather_tool()};
+    json r = body_of(post(f.api, "/v1/chat/completions", request));
+    messages.push_back(r["choices"][0]["message"]);
+    return r;
+  };
+  const json a1 = ask(a, true);
+  const json b1 = ask(b, false);
+  a.push_back({{"role", "tool"},
+               {"tool_call_id", a1["choices"][0]["message"]["tool_calls"][0]["id"]},
+               {"content", "rainy"}});
+  b.push_back(user("Hi again"));
+  const json a2 = ask(a, true);
+  const json b2 = ask(b, false);
+  EXPECT_EQ(a2["choices"][0]["message"]["content"], "The answer is rainy.");
+  auto whole = [](const json& r) {
+    return r["usage"]["prompt_tokens"].get<int>() + r["usage"]["completion_tokens"].get<int>();
+  };
+  EXPECT_EQ(a2["usage"]["prompt_tokens_details"]["cached_tokens"], whole(a1));
+  EXPECT_EQ(b2["usage"]["prompt_tokens_details"]["cached_tokens"], whole(b1));
+}
+
 TEST(ApiTest, ParallelCallsAndTheirSwitch) {
   Fixture f;
   json request = {{"messages", {user("What is the weather in two cities?")}},
