@@ -123,31 +123,37 @@ void run_agent(Api::State& st, AgentJob& job, Pending& pending) {
     st.metrics.add_tokens(step.n_prefill, step.n_generated, 0);
     st.metrics.observe_step(step.model_ms() / 1000.0);
     if (!step.calls.empty()) st.metrics.observe_tool(step.tool_ms / 1000.0);
-    if (job.stream)
-      pending.write(
-          sse({{"type", "step"}, {"run_id", run_id}, {"step", agent::step_record(step)}}));
+    if (job.stream) {
+      // The JSON is written on the I/O thread, from the step's record.
+      pending.write([run_id, record = agent::step_record(step)] {
+        return sse({{"type", "step"}, {"run_id", run_id}, {"step", record}});
+      });
+    }
   };
   if (job.stream) {
     pending.open_stream();
-    pending.write(sse({{"type", "run.started"}, {"run_id", run_id}}));
+    pending.write([run_id] { return sse({{"type", "run.started"}, {"run_id", run_id}}); });
   }
-  const agent::RunResult result =
-      agent::run(ctx, st.provider->dialect(), st.registry, job.task, job.options);
+  auto result = std::make_shared<const agent::RunResult>(
+      agent::run(ctx, st.provider->dialect(), st.registry, job.task, job.options));
   {
     std::lock_guard lock(st.traces_mutex);
-    st.traces->finish_run(run_id, result, std::nullopt);
+    st.traces->finish_run(run_id, *result, std::nullopt);
   }
-  json out = result_json(run_id, job.task, result);
   if (!job.stream) {
-    HttpResponse response;
-    response.body = dump(out);
-    pending.respond(std::move(response));
+    pending.respond([run_id, task = job.task, result] {
+      HttpResponse response;
+      response.body = dump(result_json(run_id, task, *result));
+      return response;
+    });
     return;
   }
-  out.erase("steps");  // each was its own event
-  out["type"] = "run.finished";
-  pending.write(sse(out));
-  pending.write("data: [DONE]\n\n");
+  pending.write([run_id, task = job.task, result] {
+    json out = result_json(run_id, task, *result);
+    out.erase("steps");  // each was its own event
+    out["type"] = "run.finished";
+    return sse(out) + "data: [DONE]\n\n";
+  });
   pending.close();
 }
 

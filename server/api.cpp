@@ -102,10 +102,12 @@ HttpResponse invoke_tool(Api::State& st, const std::string& name, const json& bo
     tools::ToolResult result = st.dispatcher.call(name, arguments, {.deadline = deadline});
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     st.metrics.observe_tool(seconds);
-    json out = result;
-    out["tool"] = name;
-    out["ms"] = seconds * 1000.0;
-    pending->respond(json_response(200, out));
+    pending->respond([result = std::move(result), name, seconds] {
+      json out = result;
+      out["tool"] = name;
+      out["ms"] = seconds * 1000.0;
+      return json_response(200, out);
+    });
   });
   HttpResponse r;
   r.pending = std::move(pending);
@@ -237,54 +239,61 @@ void Pending::notify_locked(std::unique_lock<std::mutex>& lock) {
   if (notify) notify();
 }
 
-// Reports STATUS to on_status_ once; leaves LOCK locked.
-void Pending::set_status_locked(std::unique_lock<std::mutex>& lock, int status) {
-  if (status_) return;
-  status_ = status;
-  if (auto f = on_status_) {
-    lock.unlock();
-    f(status);
-    lock.lock();
+// Reports STATUS to on_status_ once. Called without the lock held.
+void Pending::report_status(int status) {
+  std::function<void(int)> f;
+  {
+    std::lock_guard lock(mutex_);
+    if (status_) return;
+    status_ = status;
+    f = on_status_;
   }
+  if (f) f(status);
 }
 
 void Pending::on_status(std::function<void(int)> f) {
-  std::unique_lock lock(mutex_);
-  on_status_ = std::move(f);
-  if (status_) {
-    auto g = on_status_;
-    lock.unlock();
-    g(*status_);
+  std::optional<int> known;
+  {
+    std::lock_guard lock(mutex_);
+    on_status_ = f;
+    known = status_;
   }
+  if (known && f) f(*known);
 }
 
 void Pending::respond(HttpResponse response) {
+  respond([r = std::move(response)] { return r; });
+}
+
+void Pending::respond(MakeResponse make) {
   std::unique_lock lock(mutex_);
   if (done_) return;
   if (stream_open_) {  // too late for a status: the body becomes the stream's last event
-    chunks_ += "data: " + response.body + "\n\n";
-    done_ = true;
-    notify_locked(lock);
-    return;
+    chunks_.push_back([make = std::move(make)] { return "data: " + make().body + "\n\n"; });
+  } else {
+    response_ = std::move(make);
   }
-  const int status = response.status;
-  response_ = std::move(response);
   done_ = true;
-  set_status_locked(lock, status);
   notify_locked(lock);
 }
 
 void Pending::open_stream() {
-  std::unique_lock lock(mutex_);
-  stream_open_ = true;
-  set_status_locked(lock, 200);
-  notify_locked(lock);
+  {
+    std::unique_lock lock(mutex_);
+    stream_open_ = true;
+    notify_locked(lock);
+  }
+  report_status(200);
 }
 
 void Pending::write(std::string chunk) {
+  write([c = std::move(chunk)] { return c; });
+}
+
+void Pending::write(MakeChunk make) {
   std::unique_lock lock(mutex_);
   if (done_) return;
-  chunks_ += chunk;
+  chunks_.push_back(std::move(make));
   notify_locked(lock);
 }
 
@@ -310,16 +319,23 @@ void Pending::set_notify(std::function<void()> notify) {
 }
 
 Pending::Taken Pending::take() {
-  std::lock_guard lock(mutex_);
+  MakeResponse make_response;
+  std::vector<MakeChunk> chunks;
   Taken t;
-  if (response_) {
-    t.response = std::move(response_);
-    response_.reset();
+  {
+    std::lock_guard lock(mutex_);
+    make_response = std::move(response_);
+    response_ = nullptr;
+    chunks.swap(chunks_);
+    t.stream_open = stream_open_;
+    t.done = done_;
   }
-  t.stream_open = stream_open_;
-  t.chunks = std::move(chunks_);
-  chunks_.clear();
-  t.done = done_;
+  // Outside the lock, on the consumer's thread: the closures write the JSON.
+  for (const auto& make : chunks) t.chunks += make();
+  if (make_response) {
+    t.response = make_response();
+    report_status(t.response->status);
+  }
   return t;
 }
 

@@ -372,25 +372,103 @@ class ContentFilter {
   bool call_seen_ = false;
 };
 
+// What identifies a completion's chunks.
+struct ChunkHead {
+  std::string id;  // "chatcmpl-..."
+  int64_t created = 0;
+  std::string model;
+};
+
+// What a completion came to, as native values: the engine thread fills it, the I/O thread
+// writes its JSON.
+struct Completion {
+  std::shared_ptr<const ChunkHead> head;
+  std::string content;
+  std::vector<agent::ToolCall> calls;
+  std::vector<std::pair<std::string, std::string>> invalid;  // (error, the call's text)
+  std::string finish;
+  int64_t prompt_tokens = 0, completion_tokens = 0, cached_tokens = 0;
+};
+
 json call_json(const agent::ToolCall& c) {
   return {{"id", c.id},
           {"type", "function"},
           {"function", {{"name", c.name}, {"arguments", dump(c.arguments)}}}};
 }
 
-json chunk(const ChatJob& job, const std::string& id, int64_t created, json delta,
-           const json& finish_reason = nullptr) {
-  return {{"id", id},
+json chunk(const ChunkHead& h, json delta, const json& finish_reason = nullptr) {
+  return {{"id", h.id},
           {"object", "chat.completion.chunk"},
-          {"created", created},
-          {"model", job.model_id},
+          {"created", h.created},
+          {"model", h.model},
           {"choices", json::array({{{"index", 0},
                                     {"delta", std::move(delta)},
                                     {"logprobs", nullptr},
                                     {"finish_reason", finish_reason}}})}};
 }
 
-// The engine-thread half: extend the best cached context, generate, parse, answer.
+json usage_json(const Completion& c) {
+  return {{"prompt_tokens", c.prompt_tokens},
+          {"completion_tokens", c.completion_tokens},
+          {"total_tokens", c.prompt_tokens + c.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", c.cached_tokens}}}};
+}
+
+std::string completion_json(const Completion& c) {
+  json message = {
+      {"role", "assistant"},
+      {"content", c.content.empty() && !c.calls.empty() ? json(nullptr) : json(c.content)}};
+  if (!c.calls.empty()) {
+    message["tool_calls"] = json::array();
+    for (const auto& call : c.calls) message["tool_calls"].push_back(call_json(call));
+  }
+  if (!c.invalid.empty()) {
+    json invalid = json::array();
+    for (const auto& [error, text] : c.invalid)
+      invalid.push_back({{"error", error}, {"text", text}});
+    message["agentrt_invalid_tool_calls"] = invalid;
+  }
+  return dump({{"id", c.head->id},
+               {"object", "chat.completion"},
+               {"created", c.head->created},
+               {"model", c.head->model},
+               {"choices", json::array({{{"index", 0},
+                                         {"message", message},
+                                         {"logprobs", nullptr},
+                                         {"finish_reason", c.finish}}})},
+               {"usage", usage_json(c)}});
+}
+
+// The events after generation: the rest of the content, the calls (one delta with id and name,
+// one with the arguments), the finish reason, the usage, [DONE].
+std::string stream_tail(const Completion& c, const std::string& rest, bool include_usage) {
+  const ChunkHead& h = *c.head;
+  std::string out;
+  if (!rest.empty()) out += sse(chunk(h, {{"content", rest}}));
+  for (std::size_t i = 0; i < c.calls.size(); ++i) {
+    const auto& call = c.calls[i];
+    out += sse(chunk(
+        h,
+        {{"tool_calls", json::array({{{"index", i},
+                                      {"id", call.id},
+                                      {"type", "function"},
+                                      {"function", {{"name", call.name}, {"arguments", ""}}}}})}}));
+    out += sse(chunk(
+        h, {{"tool_calls",
+             json::array({{{"index", i}, {"function", {{"arguments", dump(call.arguments)}}}}})}}));
+  }
+  out += sse(chunk(h, json::object(), c.finish));
+  if (include_usage) {
+    json last = chunk(h, json::object());
+    last["choices"] = json::array();
+    last["usage"] = usage_json(c);
+    out += sse(last);
+  }
+  return out + "data: [DONE]\n\n";
+}
+
+// The engine-thread half: extend the best cached context, generate, parse, answer. JSON is
+// written by closures that run on the I/O thread.
 void run_chat(Api::State& st, const ChatJob& job, Pending& pending) {
   const ChatRequest& r = job.request;
   ContextSlot& slot = st.slot_for(job.prompt);
@@ -406,25 +484,30 @@ void run_chat(Api::State& st, const ChatJob& job, Pending& pending) {
                                    "invalid_request_error", "context_length_exceeded", "messages"));
     return;
   }
-  const int64_t prompt_tokens = ctx.n_tokens();
+  Completion done;
+  done.cached_tokens = cached;
+  done.prompt_tokens = ctx.n_tokens();
   slot.set_sampling(r.sampling);
   std::vector<std::string> stop = st.provider->dialect().stop_sequences();
   stop.insert(stop.end(), r.stop.begin(), r.stop.end());
 
-  const std::string id = "chatcmpl-" + random_hex(24);
-  const int64_t created = unix_time();
+  done.head = std::make_shared<const ChunkHead>(
+      ChunkHead{"chatcmpl-" + random_hex(24), unix_time(), job.model_id});
+  const auto head = done.head;
   ContentFilter filter(job.call_opener, r.stream && job.incremental && job.forced_chars == 0);
   if (r.stream) {
     pending.open_stream();
-    pending.write(sse(chunk(job, id, created, {{"role", "assistant"}, {"content", ""}})));
+    pending.write([head] { return sse(chunk(*head, {{"role", "assistant"}, {"content", ""}})); });
   }
   const agent::GenerationOutcome out = ctx.generate(r.max_tokens, stop, [&](std::string_view text) {
     if (r.stream) {
       std::string content = filter.feed(text);
-      if (!content.empty()) pending.write(sse(chunk(job, id, created, {{"content", content}})));
+      if (!content.empty())
+        pending.write([head, content] { return sse(chunk(*head, {{"content", content}})); });
     }
     return !pending.cancelled();
   });
+  done.completion_tokens = out.n_tokens;
   st.metrics.add_tokens(appended.n_tokens, out.n_tokens, cached);
   st.metrics.observe_step((appended.ms + out.ms) / 1000.0);
 
@@ -434,81 +517,41 @@ void run_chat(Api::State& st, const ChatJob& job, Pending& pending) {
       out.end == agent::GenerationEnd::max_tokens || out.end == agent::GenerationEnd::context_full;
   const agent::ParsedTurn turn =
       st.provider->dialect().parse(turn_text, nullptr, {.hit_token_limit = cut});
-  std::vector<agent::ToolCall> calls;
-  json invalid = json::array();
   for (const auto& c : turn.calls) {
     const bool offered = std::any_of(r.tools.begin(), r.tools.end(), [&](const tools::ToolSpec& t) {
       return t.name == c.call.name;
     });
     if (!c.valid() || !offered) {
-      invalid.push_back({{"error", c.valid() ? "the model called '" + c.call.name +
-                                                   "', which the request does not offer"
-                                             : c.error},
-                         {"text", c.source}});
+      done.invalid.emplace_back(
+          c.valid() ? "the model called '" + c.call.name + "', which the request does not offer"
+                    : c.error,
+          c.source);
       continue;
     }
-    if (!r.parallel && !calls.empty()) continue;
-    calls.push_back(c.call);
-    calls.back().id = "call_" + random_hex(24);
+    if (!r.parallel && !done.calls.empty()) continue;
+    done.calls.push_back(c.call);
+    done.calls.back().id = "call_" + random_hex(24);
   }
-  std::string content;
   if (r.tools.empty() && !turn.is_answer()) {
-    content = turn_text;  // no tools offered: whatever the model wrote is its answer
+    done.content = turn_text;  // no tools offered: whatever the model wrote is its answer
   } else {
-    content = turn.is_answer() && calls.empty() ? *turn.answer : turn.thoughts;
+    done.content = turn.is_answer() && done.calls.empty() ? *turn.answer : turn.thoughts;
   }
-  const agent::Message recorded = assistant_message(content, calls);
-  st.raw_turns.remember(recorded, turn_text);
+  st.raw_turns.remember(assistant_message(done.content, done.calls), turn_text);
+  done.finish = !done.calls.empty() ? "tool_calls" : cut ? "length" : "stop";
 
-  const std::string finish = !calls.empty() ? "tool_calls" : cut ? "length" : "stop";
-  const json usage = {{"prompt_tokens", prompt_tokens},
-                      {"completion_tokens", out.n_tokens},
-                      {"total_tokens", prompt_tokens + out.n_tokens},
-                      {"prompt_tokens_details", {{"cached_tokens", cached}}}};
+  auto result = std::make_shared<const Completion>(std::move(done));
   if (!r.stream) {
-    json message = {{"role", "assistant"},
-                    {"content", content.empty() && !calls.empty() ? json(nullptr) : json(content)}};
-    if (!calls.empty()) {
-      message["tool_calls"] = json::array();
-      for (const auto& c : calls) message["tool_calls"].push_back(call_json(c));
-    }
-    if (!invalid.empty()) message["agentrt_invalid_tool_calls"] = invalid;
-    HttpResponse response;
-    response.body = dump({{"id", id},
-                          {"object", "chat.completion"},
-                          {"created", created},
-                          {"model", job.model_id},
-                          {"choices", json::array({{{"index", 0},
-                                                    {"message", message},
-                                                    {"logprobs", nullptr},
-                                                    {"finish_reason", finish}}})},
-                          {"usage", usage}});
-    pending.respond(std::move(response));
+    pending.respond([result] {
+      HttpResponse response;
+      response.body = completion_json(*result);
+      return response;
+    });
     return;
   }
-  const std::string rest = calls.empty() ? filter.rest_of(content) : std::string();
-  if (!rest.empty()) pending.write(sse(chunk(job, id, created, {{"content", rest}})));
-  for (std::size_t i = 0; i < calls.size(); ++i) {
-    const auto& c = calls[i];
-    pending.write(sse(chunk(
-        job, id, created,
-        {{"tool_calls", json::array({{{"index", i},
-                                      {"id", c.id},
-                                      {"type", "function"},
-                                      {"function", {{"name", c.name}, {"arguments", ""}}}}})}})));
-    pending.write(sse(chunk(
-        job, id, created,
-        {{"tool_calls",
-          json::array({{{"index", i}, {"function", {{"arguments", dump(c.arguments)}}}}})}})));
-  }
-  pending.write(sse(chunk(job, id, created, json::object(), finish)));
-  if (r.include_usage) {
-    json last = chunk(job, id, created, json::object());
-    last["choices"] = json::array();
-    last["usage"] = usage;
-    pending.write(sse(last));
-  }
-  pending.write("data: [DONE]\n\n");
+  const std::string rest = result->calls.empty() ? filter.rest_of(result->content) : std::string();
+  pending.write(
+      [result, rest, usage = r.include_usage] { return stream_tail(*result, rest, usage); });
   pending.close();
 }
 

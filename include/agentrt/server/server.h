@@ -96,14 +96,21 @@ struct HttpResponse {
 // A response produced on another thread: either one complete response, or a server-sent event
 // stream (200, text/event-stream) of chunks. Producer calls: respond() once, or open_stream(),
 // write()..., close(); respond() after open_stream() sends the response's body as the last
-// event. The consumer (the I/O layer or a test) takes what has arrived.
+// event. The producer may hand over closures instead of bytes: they run on the consumer's thread
+// when it takes them, so that the engine thread passes native values and JSON is written on the
+// I/O threads. The consumer (the I/O layer or a test) takes what has arrived.
 // Thread-safety: every method may be called from any thread.
 class Pending {
  public:
+  using MakeChunk = std::function<std::string()>;
+  using MakeResponse = std::function<HttpResponse()>;
+
   // -- producer
   void respond(HttpResponse response);
+  void respond(MakeResponse make);
   void open_stream();
   void write(std::string chunk);
+  void write(MakeChunk make);
   void close();
   bool cancelled() const;  // the client went away: stop working
   // Called once with the status when it is known (at once when it already is); for metrics.
@@ -125,16 +132,15 @@ class Pending {
 
  private:
   void notify_locked(std::unique_lock<std::mutex>& lock);
-  void set_status_locked(std::unique_lock<std::mutex>& lock, int status);
+  void report_status(int status);
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::function<void()> notify_;
   std::function<void(int)> on_status_;
   std::optional<int> status_;
-  std::optional<HttpResponse> response_;
+  MakeResponse response_;
   bool stream_open_ = false;
-  bool stream_seen_ = false;
-  std::string chunks_;
+  std::vector<MakeChunk> chunks_;
   bool done_ = false;
   bool cancelled_ = false;
 };
