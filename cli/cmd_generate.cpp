@@ -12,6 +12,7 @@
 #include "agentrt/engine/model.h"
 #include "agentrt/engine/session.h"
 #include "commands.h"
+#include "options.h"
 #include "progress.h"
 
 namespace agentrt::cli {
@@ -28,7 +29,8 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-std::shared_ptr<const Model> load_model(const std::string& path) {
+std::shared_ptr<const Model> load_model(const std::string& model) {
+  const std::string path = model_or_default(model);
   ProgressBar bar("loading " + path);
   engine::LoadOptions options;
   options.progress = [&](double f) { bar.update(f); };
@@ -129,7 +131,7 @@ void run_generate(const GenerateArgs& args) {
 
   if (args.json) {
     json out = {
-        {"model", args.model},
+        {"model", model_or_default(args.model)},
         {"prompt", args.prompt},
         {"prompt_tokens", prompt},
         {"tokens", result.tokens},
@@ -339,7 +341,8 @@ void run_bench(const BenchArgs& args) {
 void add_generate_commands(CLI::App& app) {
   auto gen_args = std::make_shared<GenerateArgs>();
   CLI::App* gen = app.add_subcommand("generate", "Generate text from a prompt with a GGUF model");
-  gen->add_option("-m,--model", gen_args->model, "GGUF model file")->required();
+  gen->add_option("-m,--model", gen_args->model,
+                  "GGUF model file (default: the shipped models/agentrt-tiny.gguf)");
   gen->add_option("-p,--prompt", gen_args->prompt, "Prompt text (empty: start from BOS)");
   gen->add_option("-n,--n-predict", gen_args->n_predict, "Tokens to generate")
       ->check(CLI::Range(0, 1 << 20));

@@ -100,12 +100,13 @@ json sampling_json(const engine::SamplerParams& p) {
 class Runner {
  public:
   explicit Runner(const RunArgs& args) : args_(args) {
+    args_.model = model_or_default(args_.model);
     config_ = load_config(args.tool_options);
     registry_ = load_tools(args.tool_options, config_);
     engine::LoadOptions load_options;
-    ProgressBar bar("loading " + args.model);
+    ProgressBar bar("loading " + args_.model);
     load_options.progress = [&](double f) { bar.update(f); };
-    model_ = engine::Model::load(args.model, load_options);
+    model_ = engine::Model::load(args_.model, load_options);
     const auto choice =
         agent::choose_dialect(args.dialect, model_->chat_dialect(),
                               model_->file().get_string("tokenizer.chat_template", ""));
@@ -219,7 +220,7 @@ class Runner {
     return options;
   }
 
-  const RunArgs& args_;
+  RunArgs args_;
   tools::Config config_;
   std::unique_ptr<tools::Registry> registry_;
   std::shared_ptr<const engine::Model> model_;
@@ -621,7 +622,8 @@ int trace_show(const TraceArgs& args) {
 
 void add_run_options(CLI::App* cmd, RunArgs& args) {
   add_tool_options(*cmd, args.tool_options);
-  cmd->add_option("-m,--model", args.model, "GGUF model file")->required();
+  cmd->add_option("-m,--model", args.model,
+                  "GGUF model file (default: the shipped models/agentrt-tiny.gguf)");
   cmd->add_option("--dialect", args.dialect,
                   "chatml, moss or react (default: the model's metadata or chat template)");
   cmd->add_option("--tool-prompt", args.tool_prompt, "full or compact (default: the model's)");
@@ -650,7 +652,6 @@ void add_run_commands(CLI::App& app) {
       "and `expect` holds, 1 when not, 2 on an error");
   CLI::Option* task = run->add_option("task", run_args->path, "Task file (.json)");
   add_run_options(run, *run_args);
-  run->get_option("--model")->required(false);
   run->add_option("--replay", run_args->replay,
                   "Rerun a recorded run (same task, dialect, settings and seed) with its "
                   "recorded tool results; exit 0 when every step's tokens matched")
@@ -661,7 +662,6 @@ void add_run_commands(CLI::App& app) {
       code = run_replay(*run_args);
     } else {
       if (run_args->path.empty()) throw CLI::RequiredError("task");
-      if (run_args->model.empty()) throw CLI::RequiredError("--model");
       code = run_task(*run_args);
     }
     if (code != kExitOk) throw ExitCode{code};

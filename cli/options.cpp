@@ -1,9 +1,34 @@
 #include "options.h"
 
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+
 #include "agentrt/plugins/builtin.h"
 #include "agentrt/tools/plugin_loader.h"
 
 namespace agentrt::cli {
+
+std::string default_model_path() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("AGENTRT_MODEL"); env && *env) return env;
+  constexpr const char* kName = "agentrt-tiny.gguf";
+  const fs::path source = fs::path(AGENTRT_SOURCE_DIR) / "models" / kName;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path dir = exe.parent_path();
+    for (const fs::path& candidate : {dir / ".." / ".." / "models" / kName,
+                                      dir / ".." / "share" / "agentrt" / "models" / kName}) {
+      if (fs::exists(candidate, ec)) return candidate.lexically_normal().string();
+    }
+  }
+  return source.string();
+}
+
+std::string model_or_default(const std::string& model) {
+  return model.empty() ? default_model_path() : model;
+}
 
 void add_tool_options(CLI::App& command, ToolOptions& options) {
   command.add_option("--config", options.config_file, "Config file (.json or .toml)")

@@ -19,6 +19,15 @@ struct ToolOptions {
   std::vector<std::string> plugins;
 };
 
+// The shipped default model, models/agentrt-tiny.gguf: $AGENTRT_MODEL when set, else the first
+// that exists of <exe>/../../models (the build tree), <exe>/../share/agentrt/models (an install)
+// and the source tree's models/ folder; when none exists, the source tree's path (so that the
+// error names where the file was expected).
+std::string default_model_path();
+
+// MODEL, or the default model when MODEL is empty.
+std::string model_or_default(const std::string& model);
+
 // Adds --config, --set and --plugin to COMMAND, writing into OPTIONS (which must outlive parsing).
 void add_tool_options(CLI::App& command, ToolOptions& options);
 

@@ -74,6 +74,11 @@ def pack(dialogues, n_ctx):
         row.append(d)
     if row:
         rows.append(row)
+    return pack_rows(rows, n_ctx)
+
+
+def pack_rows(rows, n_ctx):
+    """Rows, each a list of dialogues, as the tensors `pack` returns."""
     tokens = np.zeros((len(rows), n_ctx), np.int16)
     target = np.zeros((len(rows), n_ctx), np.bool_)
     doc = np.full((len(rows), n_ctx), -1, np.int16)
@@ -87,6 +92,27 @@ def pack(dialogues, n_ctx):
     return torch.from_numpy(tokens), torch.from_numpy(target), torch.from_numpy(doc)
 
 
+def one_per_row(dialogues, n_ctx):
+    """One dialogue per row, rows sorted by length (for --bucket): tokens, is_target, doc (0 on
+    the dialogue, -1 on padding), each (n_rows, n_ctx)."""
+    dialogues = sorted(dialogues, key=lambda d: len(d[0]))
+    return pack_rows([[d] for d in dialogues], n_ctx)
+
+
+def buckets(doc, tokens_per_step):
+    """Batches of consecutive (length-sorted) rows holding at most tokens_per_step padded tokens:
+    a list of (first row, end row, length)."""
+    lengths = (doc >= 0).sum(dim=1).tolist()
+    out, start = [], 0
+    while start < len(lengths):
+        end = start + 1
+        while end < len(lengths) and (end + 1 - start) * lengths[end] <= tokens_per_step:
+            end += 1
+        out.append((start, end, lengths[end - 1]))
+        start = end
+    return out
+
+
 def batch_loss(model, tokens, target, doc, bf16):
     """Mean cross-entropy over target positions, and their count. Rows (B, n_ctx): position t
     predicts token t + 1."""
@@ -94,7 +120,7 @@ def batch_loss(model, tokens, target, doc, bf16):
     x, y = tokens[:, :-1], tokens[:, 1:]
     want = target[:, 1:]  # is_target is only set inside a dialogue, never on its BOS
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        logits = model(x, doc[:, :-1].long())
+        logits = model(x, None if doc is None else doc[:, :-1].long())
     n = int(want.sum())
     if n == 0:
         return logits.sum() * 0.0, 0
@@ -159,6 +185,9 @@ def parse_args(argv=None):
     ap.add_argument("--long", choices=["drop", "truncate"], default="drop",
                     help="dialogues longer than --ctx")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--bucket", action="store_true",
+                    help="one dialogue per row, batches of similar length cut to their longest "
+                         "(no packing: attention costs the dialogue's length, not --ctx)")
     ap.add_argument("--no-bf16", action="store_true", help="train in float32")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--resume", action="store_true", help="continue from OUT/ckpt.pt")
@@ -194,7 +223,7 @@ def run(args, out, log_file):
     dialogues, n_long = load_dialogues(args.data, sp, args.ctx, args.long)
     random.Random(args.seed).shuffle(dialogues)
     n_eval = max(1, int(len(dialogues) * args.eval_frac)) if len(dialogues) > 1 else 0
-    train_data = pack(dialogues[n_eval:], args.ctx)
+    train_data = (one_per_row if args.bucket else pack)(dialogues[n_eval:], args.ctx)
     eval_data = tuple(d[:args.eval_rows] for d in pack(dialogues[:n_eval], args.ctx))
     n_target = int(train_data[1].sum())
     log(f"data: {len(dialogues)} dialogues ({n_long} longer than {args.ctx}: {args.long}), "
@@ -256,9 +285,27 @@ def run(args, out, log_file):
 
     logged_plan = [0]  # total steps of the last plan logged
 
+    bucket_list = buckets(train_data[2], tokens_per_step) if args.bucket else None
+
     def order(epoch):
-        return torch.randperm(train_data[0].shape[0],
-                              generator=torch.Generator().manual_seed(args.seed + epoch))
+        n = len(bucket_list) if bucket_list else train_data[0].shape[0]
+        return torch.randperm(n, generator=torch.Generator().manual_seed(args.seed + epoch))
+
+    def next_batch():
+        """The next batch's (tokens, target, doc) and its token count; advances the cursor."""
+        nonlocal epoch, cursor, perm
+        take = 1 if bucket_list else rows_per_step
+        if cursor + take > len(perm):
+            epoch, cursor = epoch + 1, 0
+            perm = order(epoch)
+        if bucket_list:
+            start, end, length = bucket_list[int(perm[cursor])]
+            cursor += 1
+            tokens, target, _ = (d[start:end, :length] for d in train_data)
+            return (tokens, target, None), tokens.numel()
+        idx = perm[cursor:cursor + rows_per_step]
+        cursor += rows_per_step
+        return tuple(d[idx] for d in train_data), tokens_per_step
 
     perm = order(epoch)
     budget_s = args.minutes * 60
@@ -276,23 +323,18 @@ def run(args, out, log_file):
         if budget_s and elapsed >= budget_s:
             log(f"time budget of {args.minutes} min reached")
             break
-        if cursor + rows_per_step > len(perm):
-            epoch, cursor = epoch + 1, 0
-            perm = order(epoch)
-        idx = perm[cursor:cursor + rows_per_step]
-        cursor += rows_per_step
-
+        batch, batch_tokens = next_batch()
         lr = schedule(step)
         for group in opt.param_groups:
             group["lr"] = lr
-        loss, n = batch_loss(model, *(d[idx] for d in train_data), bf16)
+        loss, n = batch_loss(model, *batch, bf16)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         opt.step()
         step += 1
-        tokens_seen += tokens_per_step
-        window_tokens += tokens_per_step
+        tokens_seen += batch_tokens
+        window_tokens += batch_tokens
         window_loss += float(loss) * n
         window_n += n
 
