@@ -42,27 +42,9 @@ std::vector<std::string> read_keys(const std::string& path) {
   return keys;
 }
 
-constexpr const char* kDefaultModel = "models/agentrt-tiny.gguf";
-
-// The default model relative to the working directory, else next to the program: the source
-// tree of a build (build/cli/agentrt) or an installed prefix (bin/agentrt, share/agentrt/).
-std::string find_default_model() {
-  namespace fs = std::filesystem;
-  if (fs::exists(kDefaultModel)) return kDefaultModel;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    for (const fs::path& candidate : {exe.parent_path() / "../.." / kDefaultModel,
-                                      exe.parent_path() / "../share/agentrt" / kDefaultModel}) {
-      if (fs::exists(candidate)) return fs::weakly_canonical(candidate).string();
-    }
-  }
-  return kDefaultModel;
-}
-
 void run_serve(ServeArgs& args) {
   const bool is_default = args.model.empty();
-  if (is_default) args.model = find_default_model();
+  args.model = model_or_default(args.model);
   if (!std::filesystem::exists(args.model))
     throw std::runtime_error("model " + args.model + " not found" +
                              (is_default ? " (the default model; pass -m MODEL, or see models/ "
@@ -104,7 +86,8 @@ void run_serve(ServeArgs& args) {
 void add_serve_commands(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve the OpenAI-compatible HTTP API");
-  cmd->add_option("-m,--model", args->model, "GGUF model file (default models/agentrt-tiny.gguf)");
+  cmd->add_option("-m,--model", args->model,
+                  "GGUF model file (default: the shipped models/agentrt-tiny.gguf)");
   cmd->add_option("--model-id", args->model_id, "Name in /v1/models (default: the file's stem)");
   cmd->add_option("--host", args->server.host, "Address to bind (default 127.0.0.1)");
   cmd->add_option("--port", args->server.port, "Port (default 8080; 0: any free port)");
