@@ -295,8 +295,15 @@ ChatJob prepare(const ChatRequest& request, const Api::State& st) {
   ChatJob job;
   job.request = request;
   job.model_id = st.provider->model_id();
-  job.prompt = dialect.render(request.messages, request.tools,
-                              {.add_generation_prompt = true, .tool_prompt = tool_prompt});
+  try {
+    job.prompt = dialect.render(request.messages, request.tools,
+                                {.add_generation_prompt = true, .tool_prompt = tool_prompt});
+  } catch (const std::exception& e) {
+    throw RequestError(400,
+                       "the model's dialect (" + std::string(dialect.name()) +
+                           ") cannot write this conversation: " + e.what(),
+                       "invalid_request_error", "unsupported_conversation", "messages");
+  }
   const auto parsed_plain = dialect.parse("agentrt plain text", nullptr);
   job.incremental = parsed_plain.is_answer() && *parsed_plain.answer == "agentrt plain text";
   if (request.tools.empty()) return job;
