@@ -42,7 +42,41 @@ std::vector<std::string> read_keys(const std::string& path) {
   return keys;
 }
 
-void run_serve(ServeArgs& args) {
+// The server.* settings of --config / --set (server.host, server.port, server.api_key_file,
+// server.queue, server.sessions, server.max_tokens, server.io_threads, server.max_body_bytes),
+// for what the command line did not set. Throws tools::ConfigError on a wrong type or range.
+void apply_config(const tools::Config& config, const CLI::App& cmd, ServeArgs& args) {
+  auto unset = [&](const char* option, const char* key) {
+    return cmd.count(option) == 0 && config.has(key);
+  };
+  auto number = [&](const char* key, int64_t min, int64_t max) {
+    const int64_t v = config.get_int(key, min);
+    if (v < min || v > max)
+      throw tools::ConfigError("config " + std::string(key) + ": must be between " +
+                               std::to_string(min) + " and " + std::to_string(max));
+    return v;
+  };
+  if (unset("--host", "server.host")) args.server.host = config.get_string("server.host", "");
+  if (unset("--port", "server.port"))
+    args.server.port = static_cast<uint16_t>(number("server.port", 0, 65535));
+  if (unset("--api-key-file", "server.api_key_file"))
+    args.api_key_file = config.get_path("server.api_key_file", {}).string();
+  if (unset("--queue", "server.queue"))
+    args.queue = static_cast<std::size_t>(number("server.queue", 1, 1 << 20));
+  if (unset("--sessions", "server.sessions"))
+    args.slots = static_cast<std::size_t>(number("server.sessions", 1, 1024));
+  if (unset("--max-tokens", "server.max_tokens"))
+    args.max_tokens = static_cast<int>(number("server.max_tokens", 1, 1 << 20));
+  if (unset("--io-threads", "server.io_threads"))
+    args.server.io_threads = static_cast<int>(number("server.io_threads", 1, 256));
+  if (unset("--max-body", "server.max_body_bytes"))
+    args.server.max_body_bytes =
+        static_cast<std::size_t>(number("server.max_body_bytes", 1, int64_t(1) << 32));
+}
+
+void run_serve(ServeArgs& args, const CLI::App& cmd) {
+  const tools::Config config = load_config(args.tool_options);
+  apply_config(config, cmd, args);
   const bool is_default = args.model.empty();
   args.model = model_or_default(args.model);
   if (!std::filesystem::exists(args.model))
@@ -50,7 +84,6 @@ void run_serve(ServeArgs& args) {
                              (is_default ? " (the default model; pass -m MODEL, or see models/ "
                                            "for how it is made)"
                                          : ""));
-  const tools::Config config = load_config(args.tool_options);
   const auto registry = load_tools(args.tool_options, config);
   auto model = engine::Model::load(args.model);
   server::EngineProviderOptions provider_options{
@@ -108,7 +141,7 @@ void add_serve_commands(CLI::App& app) {
   cmd->add_option("--io-threads", args->server.io_threads, "HTTP I/O threads (default 2)");
   cmd->add_option("--max-body", args->server.max_body_bytes, "Largest request body in bytes");
   add_tool_options(*cmd, args->tool_options);
-  cmd->callback([args] { run_serve(*args); });
+  cmd->callback([args, cmd] { run_serve(*args, *cmd); });
 }
 
 }  // namespace agentrt::cli
