@@ -72,6 +72,29 @@ class Train(unittest.TestCase):
         losses = [float(x) for x in re.findall(r"\| loss ([\d.]+)", log)]
         self.assertTrue(all(x == x and x > 0 for x in losses))
 
+    def test_buckets_hold_similar_lengths_within_the_token_budget(self):
+        dialogues = [([1] * n, [False] * n) for n in (5, 40, 7, 33, 6, 38, 12)]
+        tokens, target, doc = train.one_per_row(dialogues, 64)
+        lengths = (doc >= 0).sum(dim=1).tolist()
+        self.assertEqual(lengths, sorted(lengths))  # rows sorted by length
+        batches = train.buckets(doc, 80)
+        covered = []
+        for start, end, length in batches:
+            self.assertEqual(length, max(lengths[start:end]))
+            self.assertLessEqual((end - start) * length, max(80, length))
+            covered += range(start, end)
+        self.assertEqual(covered, list(range(len(dialogues))))  # every row once, in order
+
+    def test_bucketed_run_trains(self):
+        out = Path(self.tmp.name) / "bucketed"
+        train.main(["--data", str(self.data), "--tokenizer", self.model, "--out", str(out),
+                    "--dim", "32", "--layers", "1", "--head-dim", "16", "--ctx", "64",
+                    "--batch", "2", "--bucket", "--no-bf16", "--log-every", "1",
+                    "--max-tokens", "600"])
+        log = (out / "train.log").read_text()
+        losses = [float(x) for x in re.findall(r"\| loss ([\d.]+)", log)]
+        self.assertTrue(losses and all(x == x and x > 0 for x in losses))
+
 
 if __name__ == "__main__":
     unittest.main()
