@@ -1,24 +1,19 @@
 #!/usr/bin/env bash
-# The README's first command: installs, builds, and runs the main job.
-#   scripts/quickstart.sh [MODEL.gguf] [PROMPT]
-# For now the main job is `agentrt generate` on a GGUF model you name (default: the stories260K
-# test model when ../shared/data is present).
+# The README's first command: installs what is needed, builds, and runs an example agent task on
+# the default model shipped in the repo (models/agentrt-tiny.gguf), showing each step.
+#   scripts/quickstart.sh [TASK.json] [MODEL.gguf]
+# Default task: examples/tasks/circle-area.json ("What is the area of a circle with radius
+# 3.5?"). Exit status: that of `agentrt run` (0 when the model answered and the task's
+# expectations hold).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=${1:-../shared/data/stories260K/stories260K.gguf}
-prompt=${2:-Once upon a time}
+task=${1:-examples/tasks/circle-area.json}
+model=${2:-models/agentrt-tiny.gguf}
 
 scripts/build.sh build
 if [[ ! -f "$model" ]]; then
-  if [[ $# -ge 1 ]]; then
-    echo "quickstart: no model at '$model'" >&2
-    exit 2
-  fi
-  # No model named and no shared test model: write a small random-weight one, so that the
-  # command still shows the whole path (its text is meaningless).
-  model=build/random-tiny.gguf
-  echo "quickstart: no model given; using a random-weight model at $model" >&2
-  ./build/bench/agentrt-random-model "$model" --type q8_0 --preset tiny
+  echo "quickstart: no model at '$model'" >&2
+  exit 2
 fi
-./build/cli/agentrt inspect "$model"
-./build/cli/agentrt generate -m "$model" -p "$prompt" -n 64
+echo "== agentrt run $task -m $model" >&2
+exec ./build/cli/agentrt run "$task" -m "$model" --no-trace

@@ -113,9 +113,11 @@ def buckets(doc, tokens_per_step):
     return out
 
 
-def batch_loss(model, tokens, target, doc, bf16):
+def batch_loss(model, tokens, target, doc, bf16, prompt_weight=0.0, valid=None):
     """Mean cross-entropy over target positions, and their count. Rows (B, n_ctx): position t
-    predicts token t + 1."""
+    predicts token t + 1. With PROMPT_WEIGHT > 0 the other tokens of the dialogues (VALID: not
+    padding; default doc >= 0) count too, each with that weight: the prompts, questions and tool
+    results are where copying can be learned from far more examples than the answers give."""
     tokens = tokens.long()
     x, y = tokens[:, :-1], tokens[:, 1:]
     want = target[:, 1:]  # is_target is only set inside a dialogue, never on its BOS
@@ -124,7 +126,16 @@ def batch_loss(model, tokens, target, doc, bf16):
     n = int(want.sum())
     if n == 0:
         return logits.sum() * 0.0, 0
-    return F.cross_entropy(logits[want].float(), y[want]), n
+    if prompt_weight <= 0:
+        return F.cross_entropy(logits[want].float(), y[want]), n
+    if valid is None:
+        valid = doc >= 0
+    valid = valid[:, 1:]
+    weight = torch.where(want, torch.ones_like(y, dtype=torch.float32),
+                         torch.full_like(y, prompt_weight, dtype=torch.float32)) * valid
+    loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1),
+                           reduction="none")
+    return (loss * weight.reshape(-1)).sum() / weight.sum(), n
 
 
 class Schedule:
@@ -185,6 +196,9 @@ def parse_args(argv=None):
     ap.add_argument("--long", choices=["drop", "truncate"], default="drop",
                     help="dialogues longer than --ctx")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--prompt-weight", type=float, default=0.0,
+                    help="loss weight of the tokens that are not model output (0: answers only)")
+    ap.add_argument("--init", default="", help="start from this checkpoint's weights (new schedule)")
     ap.add_argument("--bucket", action="store_true",
                     help="one dialogue per row, batches of similar length cut to their longest "
                          "(no packing: attention costs the dialogue's length, not --ctx)")
@@ -247,6 +261,9 @@ def run(args, out, log_file):
     tokens_per_step = rows_per_step * (args.ctx - 1)
     schedule = Schedule(args.lr, args.warmup, args.min_lr_frac)
     step, tokens_seen, elapsed, epoch, cursor = 0, 0, 0.0, 0, 0
+    if args.init and not ckpt:
+        model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
+        log(f"weights from {args.init}")
     if ckpt:
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
@@ -301,11 +318,12 @@ def run(args, out, log_file):
         if bucket_list:
             start, end, length = bucket_list[int(perm[cursor])]
             cursor += 1
-            tokens, target, _ = (d[start:end, :length] for d in train_data)
-            return (tokens, target, None), tokens.numel()
+            tokens, target, doc = (d[start:end, :length] for d in train_data)
+            return (tokens, target, None, doc >= 0), tokens.numel()
         idx = perm[cursor:cursor + rows_per_step]
         cursor += rows_per_step
-        return tuple(d[idx] for d in train_data), tokens_per_step
+        batch = tuple(d[idx] for d in train_data)
+        return batch + (batch[2] >= 0,), tokens_per_step
 
     perm = order(epoch)
     budget_s = args.minutes * 60
@@ -327,7 +345,8 @@ def run(args, out, log_file):
         lr = schedule(step)
         for group in opt.param_groups:
             group["lr"] = lr
-        loss, n = batch_loss(model, *batch, bf16)
+        tokens, target, doc, valid = batch
+        loss, n = batch_loss(model, tokens, target, doc, bf16, args.prompt_weight, valid)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
