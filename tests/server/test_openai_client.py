@@ -5,7 +5,9 @@ round trip with a tool result), streaming of content and of tool calls, and erro
 Runs a server over the scripted test model (--server, tests/server/serve_scripted.cpp), then,
 with --agentrt and --random-model, `agentrt serve` on a random-weight model (the real engine and
 command; the model writes gibberish, so only the protocol is checked). Both must stop cleanly on
-SIGTERM. Exits 77 (ctest: skipped) when the `openai` package cannot be imported."""
+SIGTERM. When `openai` is not importable it is installed from PyPI into a folder next to this
+script's build output (--deps, default $TMPDIR) for this run; exits 77 (ctest: skipped) only when
+that fails too (no network, no pip)."""
 import argparse
 import json
 import os
@@ -14,11 +16,34 @@ import subprocess
 import sys
 import tempfile
 
-try:
-    import openai
-except ImportError:
-    print("skipped: the `openai` package is not installed (pip install openai)")
-    sys.exit(77)
+
+def import_openai():
+    """The openai module: installed, or pip-installed into a private folder for this test."""
+    try:
+        import openai
+        return openai
+    except ImportError:
+        pass
+    deps = os.environ.get("AGENTRT_TEST_PYDEPS") or os.path.join(tempfile.gettempdir(),
+                                                                   "agentrt-test-pydeps")
+    if not os.path.isdir(os.path.join(deps, "openai")):
+        result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
+                                 "--disable-pip-version-check", "--target", deps, "openai"],
+                                capture_output=True, text=True, timeout=240)
+        if result.returncode != 0:
+            print("skipped: the `openai` package is not installed and pip could not install it:\n"
+                  + result.stderr[-800:])
+            sys.exit(77)
+    sys.path.insert(0, deps)
+    try:
+        import openai
+        return openai
+    except ImportError as e:
+        print("skipped: `openai` installed into %s but does not import: %s" % (deps, e))
+        sys.exit(77)
+
+
+openai = import_openai()
 
 WEATHER = {
     "type": "function",
