@@ -122,7 +122,9 @@ TEST(CliEngineErrors, TruncatedModelIsAClearErrorWithStatus2) {
 }
 
 TEST(CliEngineErrors, BadArgumentsExitWith2) {
-  EXPECT_EQ(run_agentrt({"generate", "-p", "no model"}).code, 2);
+  // Without -m, generate uses the shipped default model (tests/agent/test_default_model.cpp);
+  // a model file that is not there is an error.
+  EXPECT_EQ(run_agentrt({"generate", "-m", "no-such-model.gguf", "-p", "hi"}).code, 2);
   EXPECT_EQ(run_agentrt({"generate", "-m", "x.gguf", "--top-p", "7"}).code, 2);
   EXPECT_EQ(run_agentrt({"frobnicate"}).code, 2);
 }
