@@ -86,7 +86,8 @@ int run_batch(const ToolOptions& options) {
     json call = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (call.is_discarded() || !call.is_object() || !call.contains("name") ||
         !call["name"].is_string()) {
-      result = tools::ToolResult::failure("not a call: expected {\"name\": ..., \"arguments\": {...}}");
+      result =
+          tools::ToolResult::failure("not a call: expected {\"name\": ..., \"arguments\": {...}}");
     } else {
       const std::string name = call["name"].get<std::string>();
       json args = call.value("arguments", json::object());
@@ -168,7 +169,8 @@ void add_tools_commands(CLI::App& app) {
                   "print one JSON result a line");
     cmd->callback([options, name, arguments, as_json, batch] {
       if (*batch) {
-        if (!name->empty()) exit_with(kExitError, "--batch reads the calls from stdin; give no name");
+        if (!name->empty())
+          exit_with(kExitError, "--batch reads the calls from stdin; give no name");
         throw ExitCode{run_batch(*options)};
       }
       if (name->empty()) exit_with(kExitError, "tool: a tool name is required (or --batch)");

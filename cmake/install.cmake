@@ -44,3 +44,8 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/agentrtConfigVersion.cmak
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/agentrtConfig.cmake ${PROJECT_BINARY_DIR}/agentrtConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/agentrt)
+
+# The default model and its card, where `agentrt` looks for them next to an installed program
+# (<prefix>/share/agentrt/models; see cli/options.h default_model_path).
+install(FILES ${PROJECT_SOURCE_DIR}/models/agentrt-tiny.gguf ${PROJECT_SOURCE_DIR}/models/MODEL_CARD.md
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/agentrt/models)

@@ -22,8 +22,8 @@ using nlohmann::json;
 const fs::path kSource = AGENTRT_SOURCE_DIR;
 
 RunResult run_task(const std::string& task, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"run", (kSource / "examples" / "tasks" / task).string(),
-                                   "--json", "--no-trace", "-t", "2"};
+  std::vector<std::string> args = {
+      "run", (kSource / "examples" / "tasks" / task).string(), "--json", "--no-trace", "-t", "2"};
   args.insert(args.end(), extra.begin(), extra.end());
   return run_agentrt(args);
 }

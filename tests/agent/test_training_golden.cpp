@@ -23,7 +23,8 @@ namespace {
 using nlohmann::json;
 
 json golden() {
-  return json::parse(test::slurp(agentrt::test::test_data() / "training" / "generator_golden.json"));
+  return json::parse(
+      test::slurp(agentrt::test::test_data() / "training" / "generator_golden.json"));
 }
 
 std::vector<tools::ToolSpec> specs_of(const json& all, const json& names) {

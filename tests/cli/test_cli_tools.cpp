@@ -77,8 +77,8 @@ TEST(CliTools, BatchAnswersEveryLineInOrderAndSurvivesBadLines) {
       "\n"
       R"({"name": "convert", "arguments": {"value": 0, "from": "C", "to": "K"}})"
       "\n";
-  RunResult run = agentrt::test::run_agentrt(
-      {"tool", "--batch", "--plugin", AGENTRT_EXAMPLE_PLUGIN}, calls);
+  RunResult run =
+      agentrt::test::run_agentrt({"tool", "--batch", "--plugin", AGENTRT_EXAMPLE_PLUGIN}, calls);
   ASSERT_EQ(run.code, 0) << run.err;
   std::vector<json> lines;
   for (size_t start = 0, end; (end = run.out.find('\n', start)) != std::string::npos;
