@@ -41,6 +41,37 @@ def gguf_tensors(state, cfg):
     yield "output_norm.weight", get("output_norm")
 
 
+def load_gguf(path):
+    """The inverse of `export` for F32/F16 files: (Llama state_dict, Config). Lets training
+    continue from a shipped model (train.py --init MODEL.gguf)."""
+    import torch
+
+    reader = gguf.GGUFReader(str(path))
+
+    def value(key):
+        field = reader.fields[key]
+        return field.parts[field.data[0]][0]
+
+    tensors = {t.name: np.array(t.data, dtype=np.float32).reshape(
+        [int(d) for d in reversed(t.shape)] if len(t.shape) > 1 else -1) for t in reader.tensors}
+    n_head = int(value("llama.attention.head_count"))
+    n_embd = int(value("llama.embedding_length"))
+    cfg = Config(n_vocab=tensors["token_embd.weight"].shape[0],
+                 n_ctx=int(value("llama.context_length")), n_embd=n_embd,
+                 n_layer=int(value("llama.block_count")), head_dim=n_embd // n_head,
+                 n_head_kv=int(value("llama.attention.head_count_kv")),
+                 n_ff=int(value("llama.feed_forward_length")),
+                 rms_eps=float("%.7g" % value("llama.attention.layer_norm_rms_epsilon")),
+                 rope_freq_base=float(value("llama.rope.freq_base")))
+    state = {"token_embd.weight": tensors["token_embd.weight"],
+             "output_norm": tensors["output_norm.weight"]}
+    for il in range(cfg.n_layer):
+        for ours, theirs in LAYER_TENSORS.items():
+            suffix = "" if ours.endswith("norm") else ".weight"
+            state[f"layers.{il}.{ours}{suffix}"] = tensors[f"blk.{il}.{theirs}.weight"]
+    return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}, cfg
+
+
 def export(state, cfg, tokenizer_model, out_path, tensor_type="f16", name="agentrt-default",
            extra=None):
     """Writes `out_path`. `state` is a Llama state_dict, `cfg` its Config, `extra` further

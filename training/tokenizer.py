@@ -163,11 +163,33 @@ def runtime_proto(pieces, scores, types, unk, bos, eos, pad=-1, add_dummy_prefix
     return bytes(out)
 
 
+def gguf_vocab(path):
+    """(pieces, scores, types, eos) of a GGUF file's sentencepiece vocabulary."""
+    import gguf  # only needed here: training/.venv has it
+
+    reader = gguf.GGUFReader(str(path))
+
+    def array(key, convert):
+        field = reader.fields[key]
+        return [convert(field.parts[i]) for i in field.data]
+
+    pieces = array("tokenizer.ggml.tokens", lambda part: bytes(part).decode("utf-8"))
+    scores = array("tokenizer.ggml.scores", lambda part: float(part[0]))
+    types = array("tokenizer.ggml.token_type", lambda part: int(part[0]))
+    eos_field = reader.fields["tokenizer.ggml.eos_token_id"]
+    return pieces, scores, types, int(eos_field.parts[eos_field.data[0]][0])
+
+
 def load(model_path):
-    """A processor that encodes as the runtime does with a GGUF exported from `model_path`."""
-    trained = spm.SentencePieceProcessor(model_file=model_path)
-    pieces, scores, types = vocab(trained)
-    proto = runtime_proto(pieces, scores, types, UNK_ID, BOS_ID, eos_id(trained))
+    """A processor that encodes as the runtime does with a GGUF exported from `model_path` (a
+    trained sentencepiece .model), or with the GGUF itself (a path ending in .gguf)."""
+    if str(model_path).endswith(".gguf"):
+        pieces, scores, types, eos = gguf_vocab(model_path)
+    else:
+        trained = spm.SentencePieceProcessor(model_file=str(model_path))
+        pieces, scores, types = vocab(trained)
+        eos = eos_id(trained)
+    proto = runtime_proto(pieces, scores, types, UNK_ID, BOS_ID, eos)
     sp = spm.SentencePieceProcessor()
     sp.LoadFromSerializedProto(proto)
     sp.control_pieces = sorted(  # longest first, as the runtime matches them

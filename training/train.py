@@ -198,7 +198,9 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--prompt-weight", type=float, default=0.0,
                     help="loss weight of the tokens that are not model output (0: answers only)")
-    ap.add_argument("--init", default="", help="start from this checkpoint's weights (new schedule)")
+    ap.add_argument("--init", default="",
+                    help="start from this checkpoint's or F32/F16 GGUF's weights and shape "
+                         "(a new schedule)")
     ap.add_argument("--bucket", action="store_true",
                     help="one dialogue per row, batches of similar length cut to their longest "
                          "(no packing: attention costs the dialogue's length, not --ctx)")
@@ -245,8 +247,18 @@ def run(args, out, log_file):
         f"{float((train_data[2] >= 0).float().mean()):.2f}, {n_target} target tokens "
         f"({time.time() - t0:.1f} s)")
 
+    init_state = None
+    if args.init and not ckpt:
+        if args.init.endswith(".gguf"):
+            from export_gguf import load_gguf
+            init_state, cfg = load_gguf(args.init)
+        else:
+            init = torch.load(args.init, map_location="cpu")
+            init_state, cfg = init["model"], Config(**init["config"])
     if ckpt:
         cfg = Config(**ckpt["config"])
+    elif init_state is not None:
+        pass  # the --init model's shape
     else:
         cfg = Config(n_vocab=sp.get_piece_size(), n_ctx=args.ctx, n_embd=args.dim,
                      n_layer=args.layers, head_dim=args.head_dim, n_head_kv=args.kv_heads,
@@ -261,8 +273,8 @@ def run(args, out, log_file):
     tokens_per_step = rows_per_step * (args.ctx - 1)
     schedule = Schedule(args.lr, args.warmup, args.min_lr_frac)
     step, tokens_seen, elapsed, epoch, cursor = 0, 0, 0.0, 0, 0
-    if args.init and not ckpt:
-        model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
+    if init_state is not None:
+        model.load_state_dict(init_state)
         log(f"weights from {args.init}")
     if ckpt:
         model.load_state_dict(ckpt["model"])
