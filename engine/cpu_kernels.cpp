@@ -69,6 +69,40 @@ float half_at(const uint8_t* p) {
   return _cvtsh_ss(h);
 }
 
+// F16 row: n IEEE halves, widened 16 at a time by F16C.
+float dot_f16(const uint8_t* row, const float* x, int64_t n) {
+  __m512 acc = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * i));
+    acc = _mm512_fmadd_ps(_mm512_cvtph_ps(h), _mm512_loadu_ps(x + i), acc);
+  }
+  float sum = hsum(acc);
+  for (; i < n; ++i) sum += half_at(row + 2 * i) * x[i];
+  return sum;
+}
+
+// BF16 row: n bfloat16 values, the high halves of float32s.
+float dot_bf16(const uint8_t* row, const float* x, int64_t n) {
+  __m512 acc = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * i));
+    const __m512 w = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    acc = _mm512_fmadd_ps(w, _mm512_loadu_ps(x + i), acc);
+  }
+  float sum = hsum(acc);
+  for (; i < n; ++i) {
+    uint16_t b;
+    std::memcpy(&b, row + 2 * i, sizeof b);
+    const uint32_t bits = uint32_t{b} << 16;
+    float w;
+    std::memcpy(&w, &bits, sizeof w);
+    sum += w * x[i];
+  }
+  return sum;
+}
+
 // Q8_0 block: f16 scale d, then 32 int8 q; value = d * q.
 float dot_q8_0(const uint8_t* row, const float* x, int64_t n) {
   __m512 acc = _mm512_setzero_ps();
@@ -175,8 +209,8 @@ float dot_q6_k(const uint8_t* row, const float* x, int64_t n) {
 #pragma GCC diagnostic pop
 #endif
 
-// Batches up to this size read quantized rows directly (fused dot products); larger ones expand
-// each row once and reuse it for every token.
+// Batches up to this size read F16, BF16 and quantized rows directly (fused dot products); larger
+// ones expand each row once and reuse it for every token.
 constexpr int kFusedMaxTokens = 4;
 
 }  // namespace
@@ -186,6 +220,8 @@ void matmul(const WeightView& w, const float* x, float* y, int n_tok, ThreadPool
 #ifdef AGENTRT_FUSED_DOT
   float (*fused)(const uint8_t*, const float*, int64_t) = nullptr;
   if (n_tok <= kFusedMaxTokens) {
+    if (w.type == TensorType::F16) fused = dot_f16;
+    if (w.type == TensorType::BF16) fused = dot_bf16;
     if (w.type == TensorType::Q8_0) fused = dot_q8_0;
     if (w.type == TensorType::Q4_0) fused = dot_q4_0;
     if (w.type == TensorType::Q4_K) fused = dot_q4_k;

@@ -32,6 +32,6 @@ tokenizer.train('$out/corpus.txt', '$out/tok', vocab_size=1024)"
 $py training/train.py --data "$out/train.jsonl" --tokenizer "$out/tok.model" --out "$out/run" \
   --dim 192 --layers 6 --bucket --no-bf16 --minutes "$minutes" --seed 1 ${TRAIN_ARGS:-}
 $py training/export_gguf.py --checkpoint "$out/run/ckpt.pt" --tokenizer "$out/tok.model" \
-  --out "$out/agentrt-tiny.gguf" --name agentrt-tiny --type f32
+  --out "$out/agentrt-tiny.gguf" --name agentrt-tiny
 
 training/evaluate.sh "$out/agentrt-tiny.gguf" "$out/eval"
