@@ -76,8 +76,12 @@ def export(state, cfg, tokenizer_model, out_path, tensor_type="f16", name="agent
            extra=None):
     """Writes `out_path`. `state` is a Llama state_dict, `cfg` its Config, `extra` further
     metadata {key: str | int | float | bool}."""
-    sp = spm.SentencePieceProcessor(model_file=str(tokenizer_model))
-    pieces, scores, types = tok.vocab(sp)
+    if str(tokenizer_model).endswith(".gguf"):  # the vocabulary of an earlier export
+        pieces, scores, types, eos = tok.gguf_vocab(tokenizer_model)
+    else:
+        sp = spm.SentencePieceProcessor(model_file=str(tokenizer_model))
+        pieces, scores, types = tok.vocab(sp)
+        eos = tok.eos_id(sp)
     if len(pieces) != cfg.n_vocab:
         raise ValueError(f"tokenizer has {len(pieces)} pieces, the model {cfg.n_vocab} rows")
 
@@ -98,7 +102,7 @@ def export(state, cfg, tokenizer_model, out_path, tensor_type="f16", name="agent
     w.add_token_scores(scores)
     w.add_token_types(types)
     w.add_bos_token_id(tok.BOS_ID)
-    w.add_eos_token_id(tok.eos_id(sp))  # generation stops at the end of a chatml turn
+    w.add_eos_token_id(eos)  # generation stops at the end of a chatml turn
     w.add_unk_token_id(tok.UNK_ID)
     w.add_add_space_prefix(False)
 
