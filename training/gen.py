@@ -23,6 +23,7 @@ import argparse
 import json
 import pathlib
 import random
+import shutil
 import subprocess
 import sys
 
@@ -181,13 +182,6 @@ def offered(r, needed):
 
 def number_expect(text, rel_tol=1e-3):
     return {"answer_number": {"value": float(text), "rel_tol": rel_tol}}
-
-
-def first_float(text):
-    try:
-        return float(text)
-    except ValueError:
-        raise Skip()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -998,15 +992,6 @@ class Corpus:
         return index
 
 
-def search_fact(r, env, d, name, facts):
-    """Searches NAME and returns (fact, value text) found in the results, or raises Skip."""
-    attr, value, questions, answers = pick(r, facts)
-    res = d.step(env, [("search", {"query": name})])
-    if not d.ok(res) or str(value) not in res[0][1] or name.split()[-1] not in res[0][1]:
-        raise Skip()
-    return attr, value, questions, answers
-
-
 def gen_search(r, env):
     name, facts, _ = pick(r, env.corpus.entities)
     attr, value, questions, answers = pick(r, facts)
@@ -1423,7 +1408,6 @@ def cmd_golden(args):
     (out / "generator_golden.json").write_text(
         json.dumps({"tools": specs, "cases": cases}, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
         encoding="utf-8")
-    import shutil
     shutil.rmtree(tmp)
     print("%d conversations -> %s" % (len(cases), out / "generator_golden.json"))
 
