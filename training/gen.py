@@ -10,6 +10,7 @@ every call, so the model sees byte for byte what the runtime will show it.
     training/gen.py dialogues --seed 1 -n 60000 --out build/train/data.jsonl
     training/gen.py tasks --seed 9001 -n 300 --out build/train/eval     # fresh eval tasks
     training/gen.py golden --out tests/data/training                    # C++ renderer check
+    training/gen.py copy --seed 1 -n 30000 --out build/train/copy.jsonl  # copy drills
 
 `dialogues` writes one JSON line per dialogue, {"chunks": [[text, is_model_output], ...],
 "kind": ...}: the rendered text cut where the runtime cuts it (prompt deltas, and each assistant
@@ -1307,6 +1308,52 @@ def draw(r, env, generators=GENERATORS):
 
 
 # ---------------------------------------------------------------------------------------------
+# Copy drills: the model must carry numbers and names from the question and the tool results into
+# its calls and answers. A tiny model learns that (attention heads that find an earlier token and
+# copy its successor) far sooner from dense examples than from the few copied tokens a dialogue
+# holds, so `copy` writes short turns whose whole answer is a copy of (part of) the question.
+
+
+def drill_item(r, names=0.25):
+    """One thing to copy: a number in one of its written forms, a made-up name (with probability
+    NAMES), an expression, or a few words of the generated documents' vocabulary. The other
+    three keep the ratio 35 : 20 : 20."""
+    rest = (1 - names) / 0.75
+    kind = r.random()
+    if kind < 0.35 * rest:
+        x = pick(r, [r.randint(0, 99), r.randint(100, 9999), r.randint(10000, 10 ** 9),
+                     round(r.uniform(0, 1000), r.randint(1, 4)), round(r.uniform(0, 10), 12)])
+        return num_text(r, x) if r.random() < 0.5 else fmt(x)
+    if kind < 0.35 * rest + names:
+        return person(r) if r.random() < 0.5 else made_up(r)
+    if kind < 0.55 * rest + names:
+        n = r.randint(2, 4)
+        return "".join(str(r.randint(1, 999)) + pick(r, ["+", "-", "*", "/", "^"]) for _ in range(n - 1)) + \
+            str(r.randint(1, 999))
+    return " ".join(pick(r, DRILL_WORDS) for _ in range(r.randint(1, 4)))
+
+
+DRILL_WORDS = ("price stock order customer city product the of in total born died founded river "
+               "mountain company height length population Leeds Lisbon Oslo kit board bottle lamp "
+               "x y z t velocity angle mass orbit spring year years old area radius").split()
+
+
+def copy_drill(r, names=0.25):
+    """Chunks of a user turn listing items and of the model turn that repeats one or all."""
+    items = [drill_item(r, names) for _ in range(r.randint(1, 5))]
+    sep = pick(r, [", ", "; ", " | ", " and ", "\n"])
+    if len(items) > 1 and r.random() < 0.4:
+        i = r.randrange(len(items))
+        ask = pick(r, ["Item %d of: %s", "Give item %d: %s", "Copy item %d: %s"]) % (i + 1, sep.join(items))
+        answer = items[i]
+    else:
+        ask = pick(r, ["Repeat exactly: %s", "Copy: %s", "Say back: %s", "Echo %s"]) % sep.join(items)
+        answer = sep.join(items)
+    prompt = "<|im_start|>user\n" + ask + "<|im_end|>\n<|im_start|>assistant\n"
+    return [[prompt, False], [answer + "<|im_end|>", True]]
+
+
+# ---------------------------------------------------------------------------------------------
 # Output
 
 
@@ -1379,6 +1426,14 @@ def cmd_tasks(args):
     print(json.dumps({"tasks": str(out / "tasks.jsonl"), "index": str(index), "kinds": counts}, sort_keys=True))
 
 
+def cmd_copy(args):
+    r = random.Random(args.seed)
+    with open(args.out, "w", encoding="utf-8") as f:
+        for _ in range(args.n):
+            f.write(json.dumps({"kind": "copy", "chunks": copy_drill(r, args.names)}, ensure_ascii=False) + "\n")
+    print("%d copy drills -> %s" % (args.n, args.out))
+
+
 def cmd_golden(args):
     """Conversations of every kind and their rendering, for the C++ renderer test."""
     args.cmd = "golden-tmp"
@@ -1416,16 +1471,19 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--agentrt", default=str(ROOT / "build" / "cli" / "agentrt"))
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("dialogues", "tasks", "golden"):
+    for name in ("dialogues", "tasks", "golden", "copy"):
         s = sub.add_parser(name)
         s.add_argument("--seed", type=int, default=1)
         s.add_argument("-n", type=int, default=1000)
         s.add_argument("--docs", type=int, default=3000, help="generated documents")
         s.add_argument("--out", required=True)
+        if name == "copy":
+            s.add_argument("--names", type=float, default=0.25, help="share of made-up names")
     args = p.parse_args()
     if args.cmd == "tasks":
         pathlib.Path(args.out).mkdir(parents=True, exist_ok=True)
-    {"dialogues": cmd_dialogues, "tasks": cmd_tasks, "golden": cmd_golden}[args.cmd](args)
+    {"dialogues": cmd_dialogues, "tasks": cmd_tasks, "golden": cmd_golden,
+     "copy": cmd_copy}[args.cmd](args)
 
 
 if __name__ == "__main__":
