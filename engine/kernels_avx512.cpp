@@ -340,10 +340,22 @@ void tile_float(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_
 using TileFn = void (*)(const uint8_t*, size_t, const uint8_t*, size_t, int64_t, float*, int64_t);
 
 // Covers rows x tokens with R x T tiles (R x 1, 1 x T and 1 x 1 at the edges). Tokens go in
-// blocks of 64 so that a block's activations stay in L2 while the rows stream past.
-template <int R, int T, TileFn kTile, TileFn kTileR1, TileFn kTile1T, TileFn kTile11>
+// blocks of 64 so that a block's activations stay in L2 while the rows stream past. Batches
+// narrower than T (decode) take 2 rows at a time: memory-bound there, and fewer concurrent
+// row streams measured faster than 4.
+template <int R, int T, TileFn kTile, TileFn kTileR1, TileFn kTile1T, TileFn kTile11,
+          TileFn kTile21>
 void gemm(const uint8_t* w, size_t rb, int64_t n_rows, const uint8_t* x, size_t xs, int n_tok,
           int64_t n, float* y, int64_t ldy) {
+  if (n_tok < T) {
+    for (int t = 0; t < n_tok; ++t) {
+      int64_t r = 0;
+      for (; r + 2 <= n_rows; r += 2)
+        kTile21(w + r * rb, rb, x + t * xs, xs, n, y + t * ldy + r, ldy);
+      for (; r < n_rows; ++r) kTile11(w + r * rb, rb, x + t * xs, xs, n, y + t * ldy + r, ldy);
+    }
+    return;
+  }
   constexpr int kTokenBlock = 64;
   for (int t0 = 0; t0 < n_tok; t0 += kTokenBlock) {
     const int t1 = n_tok - t0 < kTokenBlock ? n_tok : t0 + kTokenBlock;
@@ -363,7 +375,8 @@ void gemm(const uint8_t* w, size_t rb, int64_t n_rows, const uint8_t* x, size_t 
 
 template <template <int, int> class Tile, int R, int T>
 constexpr GemmFn make_gemm() {
-  return gemm<R, T, Tile<R, T>::run, Tile<R, 1>::run, Tile<1, T>::run, Tile<1, 1>::run>;
+  return gemm<R, T, Tile<R, T>::run, Tile<R, 1>::run, Tile<1, T>::run, Tile<1, 1>::run,
+              Tile<2, 1>::run>;
 }
 
 template <int R, int T>
