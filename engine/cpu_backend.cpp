@@ -41,9 +41,9 @@ class CpuContext final : public BackendContext {
       // Attention block.
       for (int t = 0; t < n; ++t)
         cpu::rms_norm(&x_[t * n_embd], l.attn_norm.data(), &xb_[t * n_embd], n_embd, hp_.rms_eps);
-      cpu::matmul(l.wq, xb_.data(), q_.data(), n, pool_);  // q (n, n_q)
-      cpu::matmul(l.wk, xb_.data(), k_.data(), n, pool_);  // k (n, n_kv)
-      cpu::matmul(l.wv, xb_.data(), v_.data(), n, pool_);  // v (n, n_kv)
+      // q (n, n_q), k (n, n_kv), v (n, n_kv): one dispatch, xb quantized once
+      const cpu::MatmulOut qkv[] = {{&l.wq, q_.data()}, {&l.wk, k_.data()}, {&l.wv, v_.data()}};
+      cpu::matmul_many(qkv, xb_.data(), n, pool_);
       for (int t = 0; t < n; ++t) {
         const int pos = n_past + t;
         cpu::rope(&q_[t * n_q], hp_.n_head, hp_.head_dim, pos, hp_.rope_freq_base,
@@ -60,8 +60,8 @@ class CpuContext final : public BackendContext {
       // Feed-forward block: w_down(silu(w_gate x) * w_up x).
       for (int t = 0; t < n; ++t)
         cpu::rms_norm(&x_[t * n_embd], l.ffn_norm.data(), &xb_[t * n_embd], n_embd, hp_.rms_eps);
-      cpu::matmul(l.w_gate, xb_.data(), hb_.data(), n, pool_);  // (n, n_ff)
-      cpu::matmul(l.w_up, xb_.data(), hb2_.data(), n, pool_);   // (n, n_ff)
+      const cpu::MatmulOut gate_up[] = {{&l.w_gate, hb_.data()}, {&l.w_up, hb2_.data()}};
+      cpu::matmul_many(gate_up, xb_.data(), n, pool_);  // hb, hb2 (n, n_ff)
       cpu::swiglu(hb_.data(), hb2_.data(), static_cast<int64_t>(n) * n_ff);
       cpu::matmul(l.w_down, hb_.data(), xb_.data(), n, pool_);  // (n, n_embd)
       for (size_t i = 0; i < static_cast<size_t>(n) * n_embd; ++i) x_[i] += xb_[i];

@@ -1,8 +1,11 @@
 #include "cpu_kernels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
+
+#include "cpu_gemm.h"
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -47,217 +50,109 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 
 namespace {
 
-#if defined(__AVX512F__) && defined(__F16C__)
-#define AGENTRT_FUSED_DOT 1
-// GCC 12 warns falsely inside its own AVX-512 conversion intrinsics (their "undefined" source
-// operand); the warning says nothing about this code.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-
-float hsum(__m512 v) {
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  float sum = 0.0f;
-  for (float f : lanes) sum += f;
-  return sum;
-}
-
-float half_at(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, sizeof h);
-  return _cvtsh_ss(h);
-}
-
-// F16 row: n IEEE halves, widened 16 at a time by F16C.
-float dot_f16(const uint8_t* row, const float* x, int64_t n) {
-  __m512 acc = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * i));
-    acc = _mm512_fmadd_ps(_mm512_cvtph_ps(h), _mm512_loadu_ps(x + i), acc);
+WeightKind weight_kind(TensorType t) {
+  switch (t) {
+    case TensorType::Q8_0:
+      return WeightKind::q8_0;
+    case TensorType::Q4_0:
+      return WeightKind::q4_0;
+    case TensorType::Q4_K:
+      return WeightKind::q4_k;
+    case TensorType::Q6_K:
+      return WeightKind::q6_k;
+    case TensorType::F16:
+      return WeightKind::f16;
+    case TensorType::BF16:
+      return WeightKind::bf16;
+    case TensorType::F32:
+      break;
   }
-  float sum = hsum(acc);
-  for (; i < n; ++i) sum += half_at(row + 2 * i) * x[i];
-  return sum;
+  return WeightKind::f32;
 }
 
-// BF16 row: n bfloat16 values, the high halves of float32s.
-float dot_bf16(const uint8_t* row, const float* x, int64_t n) {
-  __m512 acc = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * i));
-    const __m512 w = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    acc = _mm512_fmadd_ps(w, _mm512_loadu_ps(x + i), acc);
-  }
-  float sum = hsum(acc);
-  for (; i < n; ++i) {
-    uint16_t b;
-    std::memcpy(&b, row + 2 * i, sizeof b);
-    const uint32_t bits = uint32_t{b} << 16;
-    float w;
-    std::memcpy(&w, &bits, sizeof w);
-    sum += w * x[i];
-  }
-  return sum;
-}
+// Rows go to threads in units of this many, so that row tiles stay whole.
+constexpr int64_t kRowUnit = 16;
+// Batches at least this large quantize their activations on all threads.
+constexpr int kParallelQuantizeTokens = 8;
 
-// Q8_0 block: f16 scale d, then 32 int8 q; value = d * q.
-float dot_q8_0(const uint8_t* row, const float* x, int64_t n) {
-  __m512 acc = _mm512_setzero_ps();
-  for (int64_t i = 0; i < n; i += 32, row += 34, x += 32) {
-    const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2));
-    const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 18));
-    __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q0)), _mm512_loadu_ps(x));
-    s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q1)), _mm512_loadu_ps(x + 16), s);
-    acc = _mm512_fmadd_ps(_mm512_set1_ps(half_at(row)), s, acc);
-  }
-  return hsum(acc);
-}
-
-// Q4_0 block: f16 scale d, then 16 bytes; low nibbles are elements 0..15, high nibbles 16..31;
-// value = d * (nibble - 8).
-float dot_q4_0(const uint8_t* row, const float* x, int64_t n) {
-  __m512 acc = _mm512_setzero_ps();
-  const __m512i mask = _mm512_set1_epi32(0xF), eight = _mm512_set1_epi32(8);
-  for (int64_t i = 0; i < n; i += 32, row += 18, x += 32) {
-    const __m512i q =
-        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2)));
-    const __m512i lo = _mm512_sub_epi32(_mm512_and_si512(q, mask), eight);
-    const __m512i hi = _mm512_sub_epi32(_mm512_srli_epi32(q, 4), eight);
-    __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(lo), _mm512_loadu_ps(x));
-    s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi), _mm512_loadu_ps(x + 16), s);
-    acc = _mm512_fmadd_ps(_mm512_set1_ps(half_at(row)), s, acc);
-  }
-  return hsum(acc);
-}
-
-__m512 bytes_to_ps(__m512i v) {
-  return _mm512_cvtepi32_ps(v);
-}
-__m512i load_u8x16(const uint8_t* p) {
-  return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-
-// Q4_K super-block of 256 (layout in tensor_type.cpp): x = (d*sc)*q - dmin*m per sub-block of 32,
-// so a sub-block contributes d*sc * sum(q*x) - dmin*m * sum(x).
-float dot_q4_k(const uint8_t* row, const float* x, int64_t n) {
-  __m512 acc = _mm512_setzero_ps();
-  const __m512i mask = _mm512_set1_epi32(0xF);
-  for (int64_t i = 0; i < n; i += 256, row += 144, x += 256) {
-    const float d = half_at(row), dmin = half_at(row + 2);
-    const uint8_t* s = row + 4;
-    for (int c = 0; c < 4; ++c) {
-      uint8_t sc[2], m[2];
-      for (int h = 0; h < 2; ++h) {
-        const int j = 2 * c + h;
-        sc[h] =
-            j < 4 ? s[j] & 63 : static_cast<uint8_t>((s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4));
-        m[h] = j < 4 ? s[j + 4] & 63 : static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
-      }
-      const uint8_t* q = row + 16 + 32 * c;
-      const float* xs = x + 64 * c;
-      const __m512i q0 = load_u8x16(q), q1 = load_u8x16(q + 16);
-      const __m512 x0 = _mm512_loadu_ps(xs), x1 = _mm512_loadu_ps(xs + 16);
-      const __m512 x2 = _mm512_loadu_ps(xs + 32), x3 = _mm512_loadu_ps(xs + 48);
-      __m512 lo = _mm512_mul_ps(bytes_to_ps(_mm512_and_si512(q0, mask)), x0);
-      lo = _mm512_fmadd_ps(bytes_to_ps(_mm512_and_si512(q1, mask)), x1, lo);
-      __m512 hi = _mm512_mul_ps(bytes_to_ps(_mm512_srli_epi32(q0, 4)), x2);
-      hi = _mm512_fmadd_ps(bytes_to_ps(_mm512_srli_epi32(q1, 4)), x3, hi);
-      acc = _mm512_fmadd_ps(_mm512_set1_ps(d * sc[0]), lo, acc);
-      acc = _mm512_fmadd_ps(_mm512_set1_ps(d * sc[1]), hi, acc);
-      acc = _mm512_fmadd_ps(_mm512_set1_ps(-dmin * m[0]), _mm512_add_ps(x0, x1), acc);
-      acc = _mm512_fmadd_ps(_mm512_set1_ps(-dmin * m[1]), _mm512_add_ps(x2, x3), acc);
-    }
-  }
-  return hsum(acc);
-}
-
-// Q6_K super-block of 256 (layout in tensor_type.cpp): element 128h + 32k + l has low bits from
-// ql[64h + l + 32(k&1)] (nibble k/2) and high bits from qh[32h + l] >> 2k; x = d*sc*(q - 32)
-// with one int8 scale per 16 elements.
-float dot_q6_k(const uint8_t* row, const float* x, int64_t n) {
-  __m512 acc = _mm512_setzero_ps();
-  const __m512i low4 = _mm512_set1_epi32(0xF), low2 = _mm512_set1_epi32(3);
-  const __m512i bias = _mm512_set1_epi32(32);
-  for (int64_t i = 0; i < n; i += 256, row += 210, x += 256) {
-    const uint8_t* ql = row;
-    const uint8_t* qh = row + 128;
-    const auto* sc = reinterpret_cast<const int8_t*>(row + 192);
-    const float d = half_at(row + 208);
-    for (int h = 0; h < 2; ++h) {
-      for (int g = 0; g < 2; ++g) {
-        const __m512i low[2] = {load_u8x16(ql + 64 * h + 16 * g),
-                                load_u8x16(ql + 64 * h + 32 + 16 * g)};
-        const __m512i high = load_u8x16(qh + 32 * h + 16 * g);
-        for (int k = 0; k < 4; ++k) {
-          const __m512i lo_bits =
-              _mm512_and_si512(_mm512_srli_epi32(low[k % 2], 4 * (k / 2)), low4);
-          const __m512i hi_bits =
-              _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(high, 2 * k), low2), 4);
-          const __m512i q = _mm512_sub_epi32(_mm512_or_si512(lo_bits, hi_bits), bias);
-          const __m512 prod =
-              _mm512_mul_ps(bytes_to_ps(q), _mm512_loadu_ps(x + 128 * h + 32 * k + 16 * g));
-          acc = _mm512_fmadd_ps(_mm512_set1_ps(d * sc[8 * h + 2 * k + g]), prod, acc);
-        }
-      }
-    }
-  }
-  return hsum(acc);
-}
-#pragma GCC diagnostic pop
-#endif
-
-// Batches up to this size read F16, BF16 and quantized rows directly (fused dot products); larger
-// ones expand each row once and reuse it for every token.
-constexpr int kFusedMaxTokens = 4;
+// The engine thread's quantized activations; grows to the largest batch and stays.
+struct ActivationBuffers {
+  std::vector<uint8_t> q8, q8_k;
+};
+thread_local ActivationBuffers t_act;
 
 }  // namespace
 
+const Kernels& kernels_best() {
+  static const Kernels* const best = [] {
+    if (const Kernels* k = kernels_avx512()) return k;
+    if (const Kernels* k = kernels_avx2()) return k;
+    return &kernels_scalar();
+  }();
+  return *best;
+}
+
 void matmul(const WeightView& w, const float* x, float* y, int n_tok, ThreadPool& pool) {
-  const int64_t n_in = w.n_in, n_out = w.n_out;
-#ifdef AGENTRT_FUSED_DOT
-  float (*fused)(const uint8_t*, const float*, int64_t) = nullptr;
-  if (n_tok <= kFusedMaxTokens) {
-    if (w.type == TensorType::F16) fused = dot_f16;
-    if (w.type == TensorType::BF16) fused = dot_bf16;
-    if (w.type == TensorType::Q8_0) fused = dot_q8_0;
-    if (w.type == TensorType::Q4_0) fused = dot_q4_0;
-    if (w.type == TensorType::Q4_K) fused = dot_q4_k;
-    if (w.type == TensorType::Q6_K) fused = dot_q6_k;
+  const MatmulOut out{&w, y};
+  matmul_many(std::span<const MatmulOut>(&out, 1), x, n_tok, pool);
+}
+
+void matmul_many(std::span<const MatmulOut> outs, const float* x, int n_tok, ThreadPool& pool) {
+  const Kernels& k = kernels_best();
+  const int64_t n_in = outs[0].w->n_in;
+  bool need[3] = {false, false, false};
+  int64_t units = 0, work = 0;
+  for (const MatmulOut& o : outs) {
+    need[static_cast<int>(act_kind(weight_kind(o.w->type)))] = true;
+    units += (o.w->n_out + kRowUnit - 1) / kRowUnit;
+    work += o.w->n_out * n_in * n_tok;
   }
-  if (fused) {
-    pool.run(
-        [&](int ith, int nth) {
-          const auto [r0, r1] = ThreadPool::split(n_out, ith, nth);
-          for (int64_t r = r0; r < r1; ++r) {
-            const auto* row = static_cast<const uint8_t*>(w.row(r));
-            for (int t = 0; t < n_tok; ++t) y[t * n_out + r] = fused(row, x + t * n_in, n_in);
-          }
-        },
-        n_in * n_out * n_tok);
-    return;
+
+  // Quantize x once per layout the weights need.
+  struct Act {
+    const uint8_t* data;
+    size_t stride;
+  } act[3];
+  act[static_cast<int>(ActKind::f32)] = {reinterpret_cast<const uint8_t*>(x),
+                                         act_row_bytes(ActKind::f32, n_in)};
+  for (ActKind a : {ActKind::q8, ActKind::q8_k}) {
+    if (!need[static_cast<int>(a)]) continue;
+    std::vector<uint8_t>& buf = a == ActKind::q8 ? t_act.q8 : t_act.q8_k;
+    const size_t stride = act_row_bytes(a, n_in);
+    if (buf.size() < stride * n_tok) buf.resize(stride * n_tok);
+    auto quantize = a == ActKind::q8 ? k.quantize_q8 : k.quantize_q8_k;
+    uint8_t* dst = buf.data();
+    if (n_tok >= kParallelQuantizeTokens) {
+      pool.run([&](int ith, int nth) {
+        const auto [t0, t1] = ThreadPool::split(n_tok, ith, nth);
+        for (int64_t t = t0; t < t1; ++t) quantize(x + t * n_in, dst + t * stride, n_in);
+      });
+    } else {
+      for (int t = 0; t < n_tok; ++t) quantize(x + t * n_in, dst + t * stride, n_in);
+    }
+    act[static_cast<int>(a)] = {dst, stride};
   }
-#endif
+
   pool.run(
       [&](int ith, int nth) {
-        const auto [r0, r1] = ThreadPool::split(n_out, ith, nth);
-        thread_local std::vector<float> row_f32;  // (n_in) the current row, expanded
-        if (w.type != TensorType::F32 && static_cast<int64_t>(row_f32.size()) < n_in)
-          row_f32.resize(static_cast<size_t>(n_in));
-        for (int64_t r = r0; r < r1; ++r) {
-          const float* row;
-          if (w.type == TensorType::F32) {
-            row = static_cast<const float*>(w.row(r));
-          } else {
-            dequantize_row(w.type, w.row(r), row_f32.data(), n_in);
-            row = row_f32.data();
+        const auto [u0, u1] = ThreadPool::split(units, ith, nth);
+        int64_t base = 0;  // units before the current output
+        for (const MatmulOut& o : outs) {
+          const WeightView& w = *o.w;
+          const int64_t n_units = (w.n_out + kRowUnit - 1) / kRowUnit;
+          const int64_t b = std::max(u0, base), e = std::min(u1, base + n_units);
+          if (b < e) {
+            const int64_t r0 = (b - base) * kRowUnit, r1 = std::min(w.n_out, (e - base) * kRowUnit);
+            const WeightKind kind = weight_kind(w.type);
+            const Act& a = act[static_cast<int>(act_kind(kind))];
+            k.gemm[static_cast<int>(kind)](static_cast<const uint8_t*>(w.row(r0)), w.row_bytes,
+                                           r1 - r0, a.data, a.stride, n_tok, n_in, o.y + r0,
+                                           w.n_out);
           }
-          for (int t = 0; t < n_tok; ++t) y[t * n_out + r] = dot_f32(row, x + t * n_in, n_in);
+          base += n_units;
         }
       },
-      n_in * n_out * n_tok);
+      work);
 }
 
 void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps) {
@@ -268,15 +163,36 @@ void rms_norm(const float* x, const float* weight, float* out, int64_t n, float 
 }
 
 void rope(float* v, int n_head, int head_dim, int pos, float freq_base, float freq_scale) {
-  const double p = static_cast<double>(pos) * freq_scale;
-  for (int i = 0; i < head_dim / 2; ++i) {
-    const double theta = p * std::pow(static_cast<double>(freq_base), -2.0 * i / head_dim);
-    const float c = static_cast<float>(std::cos(theta)), s = static_cast<float>(std::sin(theta));
-    for (int h = 0; h < n_head; ++h) {
-      float* pair = v + h * head_dim + 2 * i;
-      const float x0 = pair[0], x1 = pair[1];
-      pair[0] = x0 * c - x1 * s;
-      pair[1] = x0 * s + x1 * c;
+  // cos and sin of every (position, pair) seen so far: all layers' q and k of a position share
+  // them, so a decode step computes head_dim / 2 of each instead of 2 * n_layer times that.
+  thread_local struct {
+    int head_dim = 0;
+    float base = 0.0f, scale = 0.0f;
+    std::vector<float> cos_sin;  // (positions, head_dim): cos, sin of pair i at 2i, 2i + 1
+  } table;
+  if (table.head_dim != head_dim || table.base != freq_base || table.scale != freq_scale) {
+    table.head_dim = head_dim;
+    table.base = freq_base;
+    table.scale = freq_scale;
+    table.cos_sin.clear();
+  }
+  const size_t need = static_cast<size_t>(pos + 1) * head_dim;
+  for (size_t have = table.cos_sin.size(); have < need; have += head_dim) {
+    const double p = static_cast<double>(have / head_dim) * freq_scale;
+    for (int i = 0; i < head_dim / 2; ++i) {
+      const double theta = p * std::pow(static_cast<double>(freq_base), -2.0 * i / head_dim);
+      table.cos_sin.push_back(static_cast<float>(std::cos(theta)));
+      table.cos_sin.push_back(static_cast<float>(std::sin(theta)));
+    }
+  }
+  const float* cs = &table.cos_sin[static_cast<size_t>(pos) * head_dim];
+  for (int h = 0; h < n_head; ++h) {
+    float* head = v + h * head_dim;
+    for (int i = 0; i < head_dim / 2; ++i) {
+      const float c = cs[2 * i], s = cs[2 * i + 1];
+      const float x0 = head[2 * i], x1 = head[2 * i + 1];
+      head[2 * i] = x0 * c - x1 * s;
+      head[2 * i + 1] = x0 * s + x1 * c;
     }
   }
 }
@@ -284,20 +200,12 @@ void rope(float* v, int n_head, int head_dim, int pos, float freq_base, float fr
 void softmax(float* x, int64_t n) {
   float max = x[0];
   for (int64_t i = 1; i < n; ++i) max = std::max(max, x[i]);
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max);
-    sum += x[i];
-  }
-  const float inv = static_cast<float>(1.0 / sum);
+  const float inv = 1.0f / kernels_best().exp_sum(x, n, max);
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
 void swiglu(float* gate, const float* up, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = gate[i];
-    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
-  }
+  kernels_best().swiglu(gate, up, n);
 }
 
 }  // namespace agentrt::engine::cpu

@@ -10,15 +10,16 @@
 namespace agentrt::engine {
 
 namespace {
-// Spinning keeps a decode step's hundreds of short jobs cheap; yielding instead of pausing after
-// a while keeps a busy (oversubscribed) machine from starving the thread everyone waits for.
-constexpr int kPauseIterations = 2000;
-constexpr int kYieldIterations = 200;
+// Workers spin this many rounds for the next job before sleeping: a decode step's jobs come a
+// few microseconds apart. Past kPauseRounds they yield instead of pausing, so that a busy
+// (oversubscribed) machine does not starve the thread everyone waits for.
+constexpr int kPauseRounds = 4000;
+constexpr int kSpinRounds = 4400;
 // Below this many multiply-adds a job runs on the caller: waking workers costs more.
 constexpr int64_t kMinParallelWork = 32 * 1024;
 
-void relax(int iteration) {
-  if (iteration < kPauseIterations) {
+void relax(int round) {
+  if (round < kPauseRounds) {
     AGENTRT_CPU_RELAX();
   } else {
     std::this_thread::yield();
@@ -43,19 +44,20 @@ ThreadPool::~ThreadPool() {
   for (auto& t : threads_) t.join();
 }
 
-void ThreadPool::run(const std::function<void(int, int)>& fn, int64_t work) {
+void ThreadPool::run_raw(JobFn fn, void* ctx, int64_t work) {
   if (n_threads_ == 1 || work < kMinParallelWork) {
-    fn(0, 1);
+    fn(ctx, 0, 1);
     return;
   }
-  {
+  fn_ = fn;
+  ctx_ = ctx;
+  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  generation_.fetch_add(1);  // seq_cst: publishes the job, ordered before reading sleepers_
+  if (sleepers_.load() > 0) {
     std::lock_guard lock(mutex_);
-    job_ = &fn;
-    pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    wake_.notify_all();
   }
-  wake_.notify_all();
-  fn(0, n_threads_);
+  fn(ctx, 0, n_threads_);
   for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) relax(i);
 }
 
@@ -63,23 +65,22 @@ void ThreadPool::worker(int ith) {
   uint64_t seen = 0;
   for (;;) {
     uint64_t gen = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; gen == seen && spin < kPauseIterations + kYieldIterations; ++spin) {
-      relax(spin);
-      gen = generation_.load(std::memory_order_acquire);
-    }
-    if (gen == seen) {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+    for (int round = 0; gen == seen; ++round) {
+      if (round < kSpinRounds) {
+        relax(round);
+      } else {
+        // seq_cst increment, then the predicate's load: either run() sees this sleeper or this
+        // thread sees run()'s new generation.
+        std::unique_lock lock(mutex_);
+        sleepers_.fetch_add(1);
+        wake_.wait(lock, [&] { return generation_.load() != seen; });
+        sleepers_.fetch_sub(1);
+      }
       gen = generation_.load(std::memory_order_acquire);
     }
     seen = gen;
     if (stop_.load()) return;
-    const std::function<void(int, int)>* job;
-    {
-      std::lock_guard lock(mutex_);
-      job = job_;
-    }
-    (*job)(ith, n_threads_);
+    fn_(ctx_, ith, n_threads_);
     pending_.fetch_sub(1, std::memory_order_release);
   }
 }

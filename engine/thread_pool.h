@@ -1,15 +1,17 @@
 // A persistent fork-join pool for the forward pass: run(fn) calls fn(ith, nth) on every thread
-// (the caller is thread 0) and returns when all are done. Workers spin briefly between jobs, since
-// a decode step issues hundreds of short jobs, then sleep.
+// (the caller is thread 0) and returns when all are done. A decode step issues dozens of short
+// jobs, so a job is published with one atomic increment, workers spin briefly between jobs and
+// only then sleep, and run() neither allocates nor takes a lock unless a worker sleeps.
 #pragma once
 
 #include <atomic>
 #include <climits>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace agentrt::engine {
@@ -22,9 +24,16 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return n_threads_; }
-  // Not reentrant: one run() at a time, from one thread. `work` estimates the job's size in
-  // multiply-adds: a job too small to repay waking the workers runs on the caller alone (nth 1).
-  void run(const std::function<void(int ith, int nth)>& fn, int64_t work = INT64_MAX);
+
+  // Calls fn(ith, nth) on every thread. Not reentrant: one run() at a time, from one thread.
+  // `work` estimates the job's size in multiply-adds: a job too small to repay waking the workers
+  // runs on the caller alone (nth 1).
+  template <class F>
+  void run(F&& fn, int64_t work = INT64_MAX) {
+    using Fn = std::remove_reference_t<F>;
+    run_raw([](void* ctx, int ith, int nth) { (*static_cast<Fn*>(ctx))(ith, nth); },
+            const_cast<void*>(static_cast<const void*>(std::addressof(fn))), work);
+  }
 
   // Splits [0, n) into nth nearly equal ranges; returns thread ith's [begin, end).
   static std::pair<int64_t, int64_t> split(int64_t n, int ith, int nth) {
@@ -34,12 +43,18 @@ class ThreadPool {
   }
 
  private:
+  using JobFn = void (*)(void* ctx, int ith, int nth);
+  void run_raw(JobFn fn, void* ctx, int64_t work);
   void worker(int ith);
+
   int n_threads_;
   std::vector<std::thread> threads_;
-  const std::function<void(int, int)>* job_ = nullptr;
+  // The current job; written by run() before generation_ is bumped, read by workers after.
+  JobFn fn_ = nullptr;
+  void* ctx_ = nullptr;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<int> pending_{0};   // workers still running the current job
+  std::atomic<int> sleepers_{0};  // workers waiting on wake_
   std::atomic<bool> stop_{false};
   std::mutex mutex_;
   std::condition_variable wake_;

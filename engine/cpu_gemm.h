@@ -1,0 +1,86 @@
+// Matrix products of weight rows (any supported tensor type) with activations, one set of kernels
+// per instruction set, chosen at start-up from what the CPU supports. Internal to engine/.
+//
+// Quantized weights multiply activations that are quantized to 8 bits first, so the inner loops
+// are integer dot products (AVX-512 VNNI vpdpbusd/vpdpwssd, AVX2 vpmaddubsw):
+//   Q8_0, Q4_0 weights: "Q8" activation rows, a per-32 float scale and int8 values;
+//   Q4_K, Q6_K weights: "Q8_K" activation rows, a per-256 scale, int8 values and per-16 sums.
+// F16, BF16 and F32 weights multiply float activations.
+//
+// The kernel files (kernels_*.cpp) are compiled with their own target flags; they include only
+// this header, <cstdint>/<cstring> and intrinsics, and define everything else with internal
+// linkage, so that no inline function compiled for one instruction set is shared with another.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace agentrt::engine::cpu {
+
+// Weight types with kernels, in the order of Kernels::gemm.
+enum class WeightKind : int { q8_0, q4_0, q4_k, q6_k, f16, bf16, f32, count };
+
+// Activation layout a weight kind multiplies.
+enum class ActKind : int { q8, q8_k, f32 };
+
+// One Q8_K block of 256 activations: x ≈ d * q; bsums[j] = sum of q[16j .. 16j+16).
+struct BlockQ8K {
+  float d;
+  int16_t bsums[16];
+  int8_t q[256];
+};
+
+// Bytes of one activation row of n values in layout `a` (n a multiple of 32, or of 256 for q8_k).
+constexpr size_t act_row_bytes(ActKind a, int64_t n) {
+  switch (a) {
+    case ActKind::q8:  // n int8 values, then n / 32 float scales
+      return static_cast<size_t>(n + n / 32 * 4);
+    case ActKind::q8_k:
+      return static_cast<size_t>(n / 256) * sizeof(BlockQ8K);
+    case ActKind::f32:
+      break;
+  }
+  return static_cast<size_t>(n) * sizeof(float);
+}
+
+constexpr ActKind act_kind(WeightKind k) {
+  switch (k) {
+    case WeightKind::q8_0:
+    case WeightKind::q4_0:
+      return ActKind::q8;
+    case WeightKind::q4_k:
+    case WeightKind::q6_k:
+      return ActKind::q8_k;
+    default:
+      return ActKind::f32;
+  }
+}
+
+// y[t * ldy + r] = (row r of w) · (activation row t of x), for r < n_rows and t < n_tok.
+// w: n_rows rows of row_bytes bytes; x: n_tok activation rows, x_stride bytes apart, in the
+// layout act_kind(kind) gives; n_in: elements per row.
+using GemmFn = void (*)(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x,
+                        size_t x_stride, int n_tok, int64_t n_in, float* y, int64_t ldy);
+
+struct Kernels {
+  const char* name;  // "scalar", "avx2", "avx512vnni"
+  // One activation row of n floats into the q8 / q8_k layout.
+  void (*quantize_q8)(const float* x, uint8_t* dst, int64_t n);
+  void (*quantize_q8_k)(const float* x, uint8_t* dst, int64_t n);
+  GemmFn gemm[static_cast<int>(WeightKind::count)];
+  // In place: gate[i] = silu(gate[i]) * up[i].
+  void (*swiglu)(float* gate, const float* up, int64_t n);
+  // In place: x[i] = exp(x[i] - max); returns the sum of the new x.
+  float (*exp_sum)(float* x, int64_t n, float max);
+};
+
+// The portable reference: plain loops, exact integer sums. Always available.
+const Kernels& kernels_scalar();
+// nullptr when the build has no such variant or the CPU lacks the instructions.
+const Kernels* kernels_avx2();
+const Kernels* kernels_avx512();
+
+// The fastest variant this CPU supports (decided once).
+const Kernels& kernels_best();
+
+}  // namespace agentrt::engine::cpu

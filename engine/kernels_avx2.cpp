@@ -1,0 +1,329 @@
+// AVX2 kernels (with FMA and F16C), compiled with those target flags and used when the CPU has
+// them but not AVX-512 VNNI. One (row, token) dot product at a time: vpmaddubsw needs an unsigned
+// operand, so Q8_0 uses |w| and the activation with w's sign.
+#include "cpu_gemm.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include <cstring>
+
+namespace agentrt::engine::cpu {
+
+namespace {
+
+inline float f16_at(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, sizeof h);
+  return _cvtsh_ss(h);
+}
+
+inline float hsum(__m256 v) {
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+inline int hsum_i32(__m256i v) {
+  const __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  const __m128i s2 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+  return _mm_cvtsi128_si32(_mm_add_epi32(s2, _mm_shuffle_epi32(s2, 0xB1)));
+}
+
+// ---- activations (same arithmetic as the scalar quantizer) --------------------------------------
+
+inline void quantize_block(const float* x, int8_t* q, int n, float* d) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 m = _mm256_setzero_ps();
+  for (int i = 0; i < n; i += 8)
+    m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+  const float amax = _mm_cvtss_f32(m4);
+  *d = amax / 127.0f;
+  const __m256 id = _mm256_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+  for (int i = 0; i < n; i += 32) {
+    __m256i v[4];
+    for (int j = 0; j < 4; ++j)
+      v[j] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * j), id));
+    // Pack 32 int32 to int8 (saturating), then undo the packs' lane interleave.
+    const __m256i p16a = _mm256_packs_epi32(v[0], v[1]), p16b = _mm256_packs_epi32(v[2], v[3]);
+    const __m256i p8 = _mm256_packs_epi16(p16a, p16b);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i), _mm256_permutevar8x32_epi32(p8, order));
+  }
+}
+
+void quantize_q8(const float* x, uint8_t* dst, int64_t n) {
+  auto* q = reinterpret_cast<int8_t*>(dst);
+  float* d = reinterpret_cast<float*>(dst + n);
+  for (int64_t b = 0; b < n / 32; ++b) quantize_block(x + 32 * b, q + 32 * b, 32, d + b);
+}
+
+void quantize_q8_k(const float* x, uint8_t* dst, int64_t n) {
+  auto* blocks = reinterpret_cast<BlockQ8K*>(dst);
+  for (int64_t b = 0; b < n / 256; ++b) {
+    BlockQ8K& blk = blocks[b];
+    quantize_block(x + 256 * b, blk.q, 256, &blk.d);
+    for (int j = 0; j < 16; ++j) {
+      int s = 0;
+      for (int i = 0; i < 16; ++i) s += blk.q[16 * j + i];
+      blk.bsums[j] = static_cast<int16_t>(s);
+    }
+  }
+}
+
+// ---- dot products -------------------------------------------------------------------------------
+
+inline __m256i load256(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+
+float dot_q8_0(const uint8_t* row, const uint8_t* x, int64_t n) {
+  const auto* xd = reinterpret_cast<const float*>(x + n);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b, row += 34) {
+    const __m256i w = load256(row + 2), a = load256(x + 32 * b);
+    const __m256i p = _mm256_madd_epi16(
+        _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w)), ones);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16_at(row) * xd[b]), acc);
+  }
+  return hsum(acc);
+}
+
+float dot_q4_0(const uint8_t* row, const uint8_t* x, int64_t n) {
+  const auto* xd = reinterpret_cast<const float*>(x + n);
+  const __m256i ones = _mm256_set1_epi16(1), low4 = _mm256_set1_epi8(0x0F);
+  const __m256i eight = _mm256_set1_epi8(8);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b, row += 18) {
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2));
+    const __m256i w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), low4);  // 0..15
+    const __m256i a = load256(x + 32 * b);
+    const __m256i p16 =
+        _mm256_sub_epi16(_mm256_maddubs_epi16(w, a), _mm256_maddubs_epi16(eight, a));
+    const __m256i p = _mm256_madd_epi16(p16, ones);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16_at(row) * xd[b]), acc);
+  }
+  return hsum(acc);
+}
+
+void q4_k_scale_min(const uint8_t* s, int j, int* sc, int* m) {
+  if (j < 4) {
+    *sc = s[j] & 63;
+    *m = s[j + 4] & 63;
+  } else {
+    *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+    *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
+
+float dot_q4_k(const uint8_t* row, const uint8_t* x, int64_t n) {
+  const auto* xb = reinterpret_cast<const BlockQ8K*>(x);
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  float sum = 0.0f;
+  for (int64_t s = 0; s < n / 256; ++s, row += 144) {
+    const BlockQ8K& a = xb[s];
+    __m256i isum = _mm256_setzero_si256();
+    int summ = 0;
+    for (int c = 0; c < 4; ++c) {
+      int sc0, m0, sc1, m1;
+      q4_k_scale_min(row + 4, 2 * c, &sc0, &m0);
+      q4_k_scale_min(row + 4, 2 * c + 1, &sc1, &m1);
+      const __m256i q = load256(row + 16 + 32 * c);
+      const __m256i lo = _mm256_and_si256(q, low4);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+      isum =
+          _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a.q + 64 * c)),
+                                                   _mm256_set1_epi16(static_cast<int16_t>(sc0))));
+      isum = _mm256_add_epi32(
+          isum, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a.q + 64 * c + 32)),
+                                  _mm256_set1_epi16(static_cast<int16_t>(sc1))));
+      summ += m0 * (a.bsums[4 * c] + a.bsums[4 * c + 1]) +
+              m1 * (a.bsums[4 * c + 2] + a.bsums[4 * c + 3]);
+    }
+    sum += a.d * (f16_at(row) * static_cast<float>(hsum_i32(isum)) -
+                  f16_at(row + 2) * static_cast<float>(summ));
+  }
+  return sum;
+}
+
+float dot_q6_k(const uint8_t* row, const uint8_t* x, int64_t n) {
+  const auto* xb = reinterpret_cast<const BlockQ8K*>(x);
+  const __m256i low4 = _mm256_set1_epi8(0x0F), low2 = _mm256_set1_epi8(3);
+  float sum = 0.0f;
+  for (int64_t s = 0; s < n / 256; ++s, row += 210) {
+    const BlockQ8K& a = xb[s];
+    const auto* sc = reinterpret_cast<const int8_t*>(row + 192);
+    __m256i isum = _mm256_setzero_si256();
+    int offset = 0;
+    for (int j = 0; j < 16; ++j) offset += sc[j] * a.bsums[j];
+    for (int h = 0; h < 2; ++h) {
+      const __m256i qh = load256(row + 128 + 32 * h);
+      for (int k = 0; k < 4; ++k) {
+        const __m256i l = load256(row + 64 * h + 32 * (k & 1));
+        const __m256i lo = _mm256_and_si256(k < 2 ? l : _mm256_srli_epi16(l, 4), low4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), low2);
+        const __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+        const int j = 8 * h + 2 * k;  // scales of the two 16s
+        const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[j + 1]), _mm_set1_epi16(sc[j]));
+        isum = _mm256_add_epi32(
+            isum,
+            _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(a.q + 128 * h + 32 * k)), scales));
+      }
+    }
+    sum += f16_at(row + 208) * a.d * static_cast<float>(hsum_i32(isum) - 32 * offset);
+  }
+  return sum;
+}
+
+float dot_f16(const uint8_t* row, const uint8_t* x, int64_t n) {
+  const auto* xf = reinterpret_cast<const float*>(x);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i h = load256(row + 2 * i);
+    acc0 =
+        _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), _mm256_loadu_ps(xf + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)),
+                           _mm256_loadu_ps(xf + i + 8), acc1);
+  }
+  float sum = hsum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum += f16_at(row + 2 * i) * xf[i];
+  return sum;
+}
+
+float dot_bf16(const uint8_t* row, const uint8_t* x, int64_t n) {
+  const auto* xf = reinterpret_cast<const float*>(x);
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i));
+    const __m256 w = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    acc = _mm256_fmadd_ps(w, _mm256_loadu_ps(xf + i), acc);
+  }
+  float sum = hsum(acc);
+  for (; i < n; ++i) {
+    uint16_t b;
+    std::memcpy(&b, row + 2 * i, sizeof b);
+    const uint32_t bits = uint32_t{b} << 16;
+    float v;
+    std::memcpy(&v, &bits, sizeof v);
+    sum += v * xf[i];
+  }
+  return sum;
+}
+
+float dot_f32(const uint8_t* row, const uint8_t* x, int64_t n) {
+  const auto* w = reinterpret_cast<const float*>(row);
+  const auto* xf = reinterpret_cast<const float*>(x);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(xf + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(xf + i + 8), acc1);
+  }
+  float sum = hsum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum += w[i] * xf[i];
+  return sum;
+}
+
+template <float (*kDot)(const uint8_t*, const uint8_t*, int64_t)>
+void gemm(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x, size_t x_stride,
+          int n_tok, int64_t n_in, float* y, int64_t ldy) {
+  for (int64_t r = 0; r < n_rows; ++r)
+    for (int t = 0; t < n_tok; ++t)
+      y[t * ldy + r] = kDot(w + r * row_bytes, x + t * x_stride, n_in);
+}
+
+// ---- element-wise (see kernels_avx512.cpp for the method) ---------------------------------------
+
+inline __m256 exp8(__m256 x) {
+  x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.7f)), _mm256_set1_ps(-87.3f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860677e-6f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 720);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  // 2^n: n + 127 into the exponent field (n is within [-126, 128] after the clamp; 2^128 is
+  // split as 2^64 * 2^64 so that it stays finite where the true result is).
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i half = _mm256_srai_epi32(ni, 1);
+  const __m256 s1 =
+      _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, _mm256_set1_epi32(127)), 23));
+  const __m256 s2 = _mm256_castsi256_ps(
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, half), _mm256_set1_epi32(127)), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+void swiglu(float* gate, const float* up, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    const __m256 s = _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) {
+    alignas(32) float g[8] = {-gate[i]};
+    _mm256_store_ps(g, exp8(_mm256_load_ps(g)));
+    gate[i] = gate[i] / (1.0f + g[0]) * up[i];
+  }
+}
+
+float exp_sum(float* x, int64_t n, float max) {
+  __m256 sum = _mm256_setzero_ps();
+  const __m256 mx = _mm256_set1_ps(max);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mx));
+    _mm256_storeu_ps(x + i, e);
+    sum = _mm256_add_ps(sum, e);
+  }
+  float total = hsum(sum);
+  for (; i < n; ++i) {
+    alignas(32) float v[8] = {x[i] - max};
+    _mm256_store_ps(v, exp8(_mm256_load_ps(v)));
+    x[i] = v[0];
+    total += v[0];
+  }
+  return total;
+}
+
+const Kernels kAvx2 = {
+    "avx2",
+    quantize_q8,
+    quantize_q8_k,
+    {gemm<dot_q8_0>, gemm<dot_q4_0>, gemm<dot_q4_k>, gemm<dot_q6_k>, gemm<dot_f16>, gemm<dot_bf16>,
+     gemm<dot_f32>},
+    swiglu,
+    exp_sum,
+};
+
+}  // namespace
+
+const Kernels* kernels_avx2() {
+  const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                  __builtin_cpu_supports("f16c");
+  return ok ? &kAvx2 : nullptr;
+}
+
+}  // namespace agentrt::engine::cpu
+
+#else  // the compiler was not given the AVX2 flags (another architecture)
+
+namespace agentrt::engine::cpu {
+const Kernels* kernels_avx2() {
+  return nullptr;
+}
+}  // namespace agentrt::engine::cpu
+
+#endif

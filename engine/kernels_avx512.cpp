@@ -1,0 +1,499 @@
+// AVX-512 kernels (F, BW, VL, DQ, VNNI; F16C, FMA), compiled with those target flags and used
+// only when the CPU has them (see kernels_best). Each product is a register tile of R weight rows
+// by T tokens, so a weight block is loaded and unpacked once per T tokens and an activation block
+// once per R rows; decode is the T = 1 case.
+#include "cpu_gemm.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+    defined(__AVX512VNNI__) && defined(__F16C__) && defined(__FMA__)
+#include <immintrin.h>
+
+#include <cstring>
+
+// GCC 12 warns falsely inside its own AVX-512 intrinsics (their "undefined" source operands).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+namespace agentrt::engine::cpu {
+
+namespace {
+
+inline float f16_at(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, sizeof h);
+  return _cvtsh_ss(h);
+}
+
+inline float hsum(__m512 v) {
+  const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+// ---- activations --------------------------------------------------------------------------------
+
+// The same arithmetic as the scalar quantizer (amax / 127, x * (127 / amax), round to nearest
+// even), so both produce identical bytes.
+inline float absmax(const float* x, int n) {
+  __m512 m = _mm512_setzero_ps();
+  for (int i = 0; i < n; i += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
+  return _mm512_reduce_max_ps(m);
+}
+
+inline void quantize_block(const float* x, int8_t* q, int n, float* d) {
+  const float amax = absmax(x, n);
+  *d = amax / 127.0f;
+  const __m512 id = _mm512_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+  for (int i = 0; i < n; i += 16) {
+    const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + i), id));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), _mm512_cvtsepi32_epi8(v));
+  }
+}
+
+void quantize_q8(const float* x, uint8_t* dst, int64_t n) {
+  auto* q = reinterpret_cast<int8_t*>(dst);
+  float* d = reinterpret_cast<float*>(dst + n);
+  for (int64_t b = 0; b < n / 32; ++b) quantize_block(x + 32 * b, q + 32 * b, 32, d + b);
+}
+
+void quantize_q8_k(const float* x, uint8_t* dst, int64_t n) {
+  auto* blocks = reinterpret_cast<BlockQ8K*>(dst);
+  const __m512i ones = _mm512_set1_epi16(1);
+  for (int64_t b = 0; b < n / 256; ++b) {
+    BlockQ8K& blk = blocks[b];
+    quantize_block(x + 256 * b, blk.q, 256, &blk.d);
+    // Sums of 16: pairs by maddubs with ones, then 8 adjacent pairs per 16 elements.
+    alignas(64) int16_t pairs[128];
+    for (int c = 0; c < 4; ++c) {
+      const __m512i v = _mm512_loadu_si512(blk.q + 64 * c);
+      const __m512i p = _mm512_maddubs_epi16(_mm512_set1_epi8(1), v);
+      _mm512_store_si512(pairs + 32 * c, _mm512_madd_epi16(p, ones));  // 16 int32 of 4
+    }
+    const auto* quads = reinterpret_cast<const int32_t*>(pairs);
+    for (int j = 0; j < 16; ++j)
+      blk.bsums[j] = static_cast<int16_t>(quads[4 * j] + quads[4 * j + 1] + quads[4 * j + 2] +
+                                          quads[4 * j + 3]);
+  }
+}
+
+// ---- Q8_0 and Q4_0 ------------------------------------------------------------------------------
+// Two blocks (64 values) per step. Weights become unsigned bytes (Q8_0: q + 128; Q4_0: the
+// nibble, 0..15) for vpdpbusd against signed activations; the offset (128 or 8) times the sum of
+// the activations is subtracted through the accumulator's starting value, once per token and
+// step for all R rows.
+template <bool kQ4, int R, int T>
+void tile_q_32(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
+               int64_t ldy) {
+  constexpr int kBlock = kQ4 ? 18 : 34;
+  const int64_t nb = n / 32;
+  const __m512i offset = _mm512_set1_epi8(kQ4 ? 8 : static_cast<char>(0x80));
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  const __m512i nibble_shift = _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0);
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; b += 2) {
+    const bool pair = b + 1 < nb;
+    __m512i wq[R];
+    __m512 wd[R];
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* p = w + r * rb + b * kBlock;
+      if constexpr (kQ4) {
+        const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
+        const __m128i q1 =
+            pair ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 20)) : _mm_setzero_si128();
+        const __m512i v =
+            _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_broadcastsi128_si256(q0)),
+                               _mm256_broadcastsi128_si256(q1), 1);
+        wq[r] = _mm512_and_si512(_mm512_srlv_epi64(v, nibble_shift), low4);
+      } else {
+        const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
+        const __m256i q1 = pair ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 36))
+                                : _mm256_set1_epi8(static_cast<char>(0x80));
+        wq[r] = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1), offset);
+      }
+      const float d1 = pair ? f16_at(p + kBlock) : 0.0f;
+      wd[r] = _mm512_insertf32x8(_mm512_set1_ps(f16_at(p)), _mm256_set1_ps(d1), 1);
+    }
+    for (int t = 0; t < T; ++t) {
+      const uint8_t* xq = x + t * xs;
+      const float* xd = reinterpret_cast<const float*>(xq + n) + b;
+      const __m512i a = pair ? _mm512_loadu_si512(xq + 32 * b)
+                             : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, xq + 32 * b);
+      const __m512 ad =
+          _mm512_insertf32x8(_mm512_set1_ps(xd[0]), _mm256_set1_ps(pair ? xd[1] : 0.0f), 1);
+      const __m512i start = _mm512_sub_epi32(
+          _mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), offset, a));
+      for (int r = 0; r < R; ++r) {
+        const __m512i dot = _mm512_dpbusd_epi32(start, wq[r], a);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(wd[r], ad), acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum(acc[r][t]);
+}
+
+// ---- Q4_K ---------------------------------------------------------------------------------------
+// Per super-block and row: the 8 six-bit scales become int16 lane multipliers for vpdpwssd over
+// vpmaddubsw's pair sums (nibble * activation, at most 2 * 15 * 127), the mins multiply the
+// activations' sums of 16.
+
+// Scales (low 4 bytes of the result) and mins (high 4) of sub-blocks 0..7 from the 12 packed
+// bytes: sub-blocks 0..3 keep 6 bits of bytes 0..3 / 4..7; 4..7 take their low 4 bits from bytes
+// 8..11 and their top 2 bits from the top bits of bytes 0..3 / 4..7.
+inline void q4_k_scales(const uint8_t* s, uint64_t* sc, uint64_t* m) {
+  uint32_t u0, u1, u2;
+  std::memcpy(&u0, s, 4);
+  std::memcpy(&u1, s + 4, 4);
+  std::memcpy(&u2, s + 8, 4);
+  const uint32_t sc_lo = u0 & 0x3F3F3F3F, m_lo = u1 & 0x3F3F3F3F;
+  const uint32_t sc_hi = (u2 & 0x0F0F0F0F) | (((u0 >> 6) & 0x03030303) << 4);
+  const uint32_t m_hi = ((u2 >> 4) & 0x0F0F0F0F) | (((u1 >> 6) & 0x03030303) << 4);
+  *sc = sc_lo | (uint64_t{sc_hi} << 32);
+  *m = m_lo | (uint64_t{m_hi} << 32);
+}
+
+template <int R, int T>
+void tile_q4_k(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
+               int64_t ldy) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  // Upper 256 bits (the high nibbles of the same 32 bytes) shift right by 4.
+  const __m512i half_shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+  __m512i sc_idx[4];  // int16 lane i of step c: sub-block 2c + i / 16
+  for (int c = 0; c < 4; ++c) {
+    alignas(64) int16_t idx[32];
+    for (int i = 0; i < 32; ++i) idx[i] = static_cast<int16_t>(2 * c + i / 16);
+    sc_idx[c] = _mm512_load_si512(idx);
+  }
+  alignas(32) int16_t midx[16];
+  for (int i = 0; i < 16; ++i) midx[i] = static_cast<int16_t>(i / 2);
+  const __m256i m_idx = _mm256_load_si256(reinterpret_cast<const __m256i*>(midx));
+
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  const auto* xb = x;
+  for (int64_t s = 0; s < n / 256; ++s) {
+    __m512i scv[R][4];
+    __m256i mv[R];
+    float d[R], dmin[R];
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* p = w + r * rb + s * 144;
+      d[r] = f16_at(p);
+      dmin[r] = f16_at(p + 2);
+      uint64_t sc, m;
+      q4_k_scales(p + 4, &sc, &m);
+      const __m512i sc16 =
+          _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(sc))));
+      for (int c = 0; c < 4; ++c) scv[r][c] = _mm512_permutexvar_epi16(sc_idx[c], sc16);
+      mv[r] = _mm256_permutexvar_epi16(
+          m_idx,
+          _mm256_castsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(m)))));
+    }
+    __m512i isum[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) isum[r][t] = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      __m512i wq[R];
+      for (int r = 0; r < R; ++r) {
+        const __m256i q = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(w + r * rb + s * 144 + 16 + 32 * c));
+        wq[r] = _mm512_and_si512(
+            _mm512_srlv_epi16(_mm512_inserti64x4(_mm512_castsi256_si512(q), q, 1), half_shift),
+            low4);
+      }
+      for (int t = 0; t < T; ++t) {
+        const auto* blk = reinterpret_cast<const BlockQ8K*>(xb + t * xs) + s;
+        const __m512i a = _mm512_loadu_si512(blk->q + 64 * c);
+        for (int r = 0; r < R; ++r)
+          isum[r][t] = _mm512_dpwssd_epi32(isum[r][t], _mm512_maddubs_epi16(wq[r], a), scv[r][c]);
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const auto* blk = reinterpret_cast<const BlockQ8K*>(xb + t * xs) + s;
+      const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->bsums));
+      for (int r = 0; r < R; ++r) {
+        const __m256i msum = _mm256_madd_epi16(mv[r], bsums);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][t]), _mm512_set1_ps(d[r] * blk->d),
+                                    acc[r][t]);
+        acc[r][t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(msum)),
+                                     _mm512_set1_ps(dmin[r] * blk->d), acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum(acc[r][t]);
+}
+
+// ---- Q6_K ---------------------------------------------------------------------------------------
+// Step c covers elements 64c..64c+63 = (h = c / 2, k = 2(c % 2) and k + 1): low bits from the 64
+// bytes ql[64h..] (low nibbles for even c, high for odd), high bits from the 32 bytes qh[32h..]
+// (bits 0-1 / 2-3 for even c, 4-5 / 6-7 for odd). q (0..63) times the activation by vpmaddubsw,
+// times the int8 scale of each 16 by vpdpwssd; the -32 offset is -32 * scale * (sum of 16).
+template <int R, int T>
+void tile_q6_k(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
+               int64_t ldy) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F), low2 = _mm512_set1_epi8(3);
+  const __m512i shift_even = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+  const __m512i shift_odd = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+  __m512i sc_idx[4];  // int16 lane i of step c: scale 4c + i / 8
+  for (int c = 0; c < 4; ++c) {
+    alignas(64) int16_t idx[32];
+    for (int i = 0; i < 32; ++i) idx[i] = static_cast<int16_t>(4 * c + i / 8);
+    sc_idx[c] = _mm512_load_si512(idx);
+  }
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < n / 256; ++s) {
+    __m512i scv[R][4];
+    __m256i off[R];  // -32 * scale, int16 per 16
+    float d[R];
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* p = w + r * rb + s * 210;
+      d[r] = f16_at(p + 208);
+      const __m256i sc16 =
+          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 192)));
+      for (int c = 0; c < 4; ++c)
+        scv[r][c] = _mm512_permutexvar_epi16(sc_idx[c], _mm512_castsi256_si512(sc16));
+      off[r] = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 5));
+    }
+    __m512i isum[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) isum[r][t] = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      const int h = c / 2;
+      __m512i wq[R];
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* p = w + r * rb + s * 210;
+        const __m512i l = _mm512_loadu_si512(p + 64 * h);
+        const __m512i lo = (c % 2 == 0) ? _mm512_and_si512(l, low4)
+                                        : _mm512_and_si512(_mm512_srli_epi16(l, 4), low4);
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * h));
+        const __m512i hv = _mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1);
+        const __m512i hi =
+            _mm512_and_si512(_mm512_srlv_epi16(hv, (c % 2 == 0) ? shift_even : shift_odd), low2);
+        wq[r] = _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+      }
+      for (int t = 0; t < T; ++t) {
+        const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+        const __m512i a = _mm512_loadu_si512(blk->q + 64 * c);
+        for (int r = 0; r < R; ++r)
+          isum[r][t] = _mm512_dpwssd_epi32(isum[r][t], _mm512_maddubs_epi16(wq[r], a), scv[r][c]);
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+      const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->bsums));
+      for (int r = 0; r < R; ++r) {
+        const __m512i total =
+            _mm512_add_epi32(isum[r][t], _mm512_zextsi256_si512(_mm256_madd_epi16(off[r], bsums)));
+        acc[r][t] =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(d[r] * blk->d), acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum(acc[r][t]);
+}
+
+// ---- F16, BF16, F32 -----------------------------------------------------------------------------
+// 16 values per step; a row's 16 are widened once for all T tokens.
+enum class FloatKind { f16, bf16, f32 };
+
+template <FloatKind kKind>
+inline __m512 load_row16(const uint8_t* row, int64_t i, __mmask16 mask) {
+  if constexpr (kKind == FloatKind::f32) {
+    return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(row) + i);
+  } else {
+    const __m256i h = _mm256_maskz_loadu_epi16(mask, row + 2 * i);
+    if constexpr (kKind == FloatKind::f16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+}
+
+template <FloatKind kKind, int R, int T>
+void tile_float(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
+                int64_t ldy) {
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 mask =
+        n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m512 wv[R];
+    for (int r = 0; r < R; ++r) wv[r] = load_row16<kKind>(w + r * rb, i, mask);
+    for (int t = 0; t < T; ++t) {
+      const __m512 a = _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(x + t * xs) + i);
+      for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], a, acc[r][t]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum(acc[r][t]);
+}
+
+// ---- driver -------------------------------------------------------------------------------------
+
+using TileFn = void (*)(const uint8_t*, size_t, const uint8_t*, size_t, int64_t, float*, int64_t);
+
+// Covers rows x tokens with R x T tiles (R x 1, 1 x T and 1 x 1 at the edges). Tokens go in
+// blocks of 64 so that a block's activations stay in L2 while the rows stream past. Batches
+// narrower than T (decode) take 2 rows at a time: memory-bound there, and fewer concurrent
+// row streams measured faster than 4.
+template <int R, int T, TileFn kTile, TileFn kTileR1, TileFn kTile1T, TileFn kTile11,
+          TileFn kTile21>
+void gemm(const uint8_t* w, size_t rb, int64_t n_rows, const uint8_t* x, size_t xs, int n_tok,
+          int64_t n, float* y, int64_t ldy) {
+  if (n_tok < T) {
+    for (int t = 0; t < n_tok; ++t) {
+      int64_t r = 0;
+      for (; r + 2 <= n_rows; r += 2)
+        kTile21(w + r * rb, rb, x + t * xs, xs, n, y + t * ldy + r, ldy);
+      for (; r < n_rows; ++r) kTile11(w + r * rb, rb, x + t * xs, xs, n, y + t * ldy + r, ldy);
+    }
+    return;
+  }
+  constexpr int kTokenBlock = 64;
+  for (int t0 = 0; t0 < n_tok; t0 += kTokenBlock) {
+    const int t1 = n_tok - t0 < kTokenBlock ? n_tok : t0 + kTokenBlock;
+    int64_t r = 0;
+    for (; r + R <= n_rows; r += R) {
+      int t = t0;
+      for (; t + T <= t1; t += T) kTile(w + r * rb, rb, x + t * xs, xs, n, y + t * ldy + r, ldy);
+      for (; t < t1; ++t) kTileR1(w + r * rb, rb, x + t * xs, xs, n, y + t * ldy + r, ldy);
+    }
+    for (; r < n_rows; ++r) {
+      int t = t0;
+      for (; t + T <= t1; t += T) kTile1T(w + r * rb, rb, x + t * xs, xs, n, y + t * ldy + r, ldy);
+      for (; t < t1; ++t) kTile11(w + r * rb, rb, x + t * xs, xs, n, y + t * ldy + r, ldy);
+    }
+  }
+}
+
+template <template <int, int> class Tile, int R, int T>
+constexpr GemmFn make_gemm() {
+  return gemm<R, T, Tile<R, T>::run, Tile<R, 1>::run, Tile<1, T>::run, Tile<1, 1>::run,
+              Tile<2, 1>::run>;
+}
+
+template <int R, int T>
+struct TileQ8_0 {
+  static void run(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
+                  int64_t ldy) {
+    tile_q_32<false, R, T>(w, rb, x, xs, n, y, ldy);
+  }
+};
+template <int R, int T>
+struct TileQ4_0 {
+  static void run(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
+                  int64_t ldy) {
+    tile_q_32<true, R, T>(w, rb, x, xs, n, y, ldy);
+  }
+};
+template <int R, int T>
+struct TileQ4_K {
+  static void run(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
+                  int64_t ldy) {
+    tile_q4_k<R, T>(w, rb, x, xs, n, y, ldy);
+  }
+};
+template <int R, int T>
+struct TileQ6_K {
+  static void run(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
+                  int64_t ldy) {
+    tile_q6_k<R, T>(w, rb, x, xs, n, y, ldy);
+  }
+};
+template <FloatKind kKind>
+struct FloatTiles {
+  template <int R, int T>
+  struct Tile {
+    static void run(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
+                    int64_t ldy) {
+      tile_float<kKind, R, T>(w, rb, x, xs, n, y, ldy);
+    }
+  };
+};
+
+// ---- element-wise ------------------------------------------------------------------------------
+
+// exp(x) = 2^n * exp(r), n = round(x / ln 2), |r| <= ln(2) / 2, exp(r) by its Taylor polynomial
+// of degree 6 (relative error below 2e-7 there); ln 2 split in two for an exact reduction.
+inline __m512 exp16(__m512 x) {
+  x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.7f)), _mm512_set1_ps(-87.3f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+void swiglu(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m =
+        n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), g));
+    const __m512 s = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, up + i)));
+  }
+}
+
+float exp_sum(float* x, int64_t n, float max) {
+  __m512 sum = _mm512_setzero_ps();
+  const __m512 mx = _mm512_set1_ps(max);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m =
+        n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mx));
+    _mm512_mask_storeu_ps(x + i, m, e);
+    sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(m, e));
+  }
+  return hsum(sum);
+}
+
+const Kernels kAvx512 = {
+    "avx512vnni",
+    quantize_q8,
+    quantize_q8_k,
+    {make_gemm<TileQ8_0, 4, 4>(), make_gemm<TileQ4_0, 4, 4>(), make_gemm<TileQ4_K, 2, 4>(),
+     make_gemm<TileQ6_K, 2, 4>(), make_gemm<FloatTiles<FloatKind::f16>::Tile, 4, 4>(),
+     make_gemm<FloatTiles<FloatKind::bf16>::Tile, 4, 4>(),
+     make_gemm<FloatTiles<FloatKind::f32>::Tile, 4, 4>()},
+    swiglu,
+    exp_sum,
+};
+
+}  // namespace
+
+const Kernels* kernels_avx512() {
+  const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                  __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("fma") &&
+                  __builtin_cpu_supports("f16c");
+  return ok ? &kAvx512 : nullptr;
+}
+
+}  // namespace agentrt::engine::cpu
+
+#pragma GCC diagnostic pop
+
+#else  // the compiler was not given the AVX-512 flags (another architecture)
+
+namespace agentrt::engine::cpu {
+const Kernels* kernels_avx512() {
+  return nullptr;
+}
+}  // namespace agentrt::engine::cpu
+
+#endif

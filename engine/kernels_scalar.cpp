@@ -1,0 +1,190 @@
+// The reference kernels: plain loops over the block layouts of tensor_type.cpp, integer sums
+// for quantized weights, float64 sums for float ones. The SIMD variants must agree with these up to
+// float summation order.
+#include <cmath>
+#include <cstring>
+
+#include "agentrt/engine/tensor_type.h"
+#include "cpu_gemm.h"
+
+namespace agentrt::engine::cpu {
+
+namespace {
+
+float f16_at(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, sizeof h);
+  return fp16_to_fp32(h);
+}
+
+// x ≈ d * q with d = amax / 127, q = round-to-nearest-even(x * 127 / amax).
+void quantize_block(const float* x, int8_t* q, int n, float* d) {
+  float amax = 0.0f;
+  for (int i = 0; i < n; ++i) amax = std::fmax(amax, std::fabs(x[i]));
+  *d = amax / 127.0f;
+  const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+  for (int i = 0; i < n; ++i) q[i] = static_cast<int8_t>(std::nearbyint(x[i] * id));
+}
+
+void quantize_q8(const float* x, uint8_t* dst, int64_t n) {
+  auto* q = reinterpret_cast<int8_t*>(dst);
+  float* d = reinterpret_cast<float*>(dst + n);
+  for (int64_t b = 0; b < n / 32; ++b) quantize_block(x + 32 * b, q + 32 * b, 32, d + b);
+}
+
+void quantize_q8_k(const float* x, uint8_t* dst, int64_t n) {
+  auto* blocks = reinterpret_cast<BlockQ8K*>(dst);
+  for (int64_t b = 0; b < n / 256; ++b) {
+    BlockQ8K& blk = blocks[b];
+    quantize_block(x + 256 * b, blk.q, 256, &blk.d);
+    for (int j = 0; j < 16; ++j) {
+      int s = 0;
+      for (int i = 0; i < 16; ++i) s += blk.q[16 * j + i];
+      blk.bsums[j] = static_cast<int16_t>(s);
+    }
+  }
+}
+
+// Q8_0 block: f16 d, 32 int8; Q4_0 block: f16 d, 16 bytes (element i in the low nibble of byte
+// i, element 16 + i in its high nibble), value d * (nibble - 8).
+template <bool kQ4>
+float dot_q_32(const uint8_t* row, const uint8_t* x, int64_t n) {
+  const auto* xq = reinterpret_cast<const int8_t*>(x);
+  const auto* xd = reinterpret_cast<const float*>(x + n);
+  constexpr int kBlock = kQ4 ? 18 : 34;
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / 32; ++b, row += kBlock) {
+    const int8_t* xb = xq + 32 * b;
+    int s = 0;
+    for (int i = 0; i < 32; ++i) {
+      const int wq =
+          kQ4 ? ((row[2 + i % 16] >> (i < 16 ? 0 : 4)) & 0xF) - 8 : static_cast<int8_t>(row[2 + i]);
+      s += wq * xb[i];
+    }
+    sum += f16_at(row) * xd[b] * static_cast<float>(s);
+  }
+  return sum;
+}
+
+// Q4_K: 6-bit scale and min of sub-block j (8 of 32 per super-block), packed in 12 bytes.
+void q4_k_scale_min(const uint8_t* s, int j, int* sc, int* m) {
+  if (j < 4) {
+    *sc = s[j] & 63;
+    *m = s[j + 4] & 63;
+  } else {
+    *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+    *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
+
+// Q4_K super-block (144 bytes): f16 d, f16 dmin, 12 scale bytes, 128 bytes of nibbles; element
+// 64c + l (l < 32) is the low nibble of q[32c + l], 64c + 32 + l its high nibble; value
+// d * sc * q - dmin * m.
+float dot_q4_k(const uint8_t* row, const uint8_t* x, int64_t n) {
+  const auto* xb = reinterpret_cast<const BlockQ8K*>(x);
+  float sum = 0.0f;
+  for (int64_t s = 0; s < n / 256; ++s, row += 144) {
+    const BlockQ8K& a = xb[s];
+    int sumi = 0, summ = 0;
+    for (int j = 0; j < 8; ++j) {
+      int sc, m;
+      q4_k_scale_min(row + 4, j, &sc, &m);
+      const uint8_t* q = row + 16 + 32 * (j / 2);
+      int dot = 0;
+      for (int l = 0; l < 32; ++l) dot += ((q[l] >> (4 * (j % 2))) & 0xF) * a.q[32 * j + l];
+      sumi += sc * dot;
+      summ += m * (a.bsums[2 * j] + a.bsums[2 * j + 1]);
+    }
+    sum +=
+        a.d * (f16_at(row) * static_cast<float>(sumi) - f16_at(row + 2) * static_cast<float>(summ));
+  }
+  return sum;
+}
+
+// Q6_K super-block (210 bytes): ql[128], qh[64], int8 scales[16], f16 d. Element 128h + 32k + l
+// takes its low 4 bits from ql[64h + 32(k&1) + l] (nibble k/2) and its high 2 bits from
+// qh[32h + l] >> 2k; value d * scales[e / 16] * (q - 32).
+float dot_q6_k(const uint8_t* row, const uint8_t* x, int64_t n) {
+  const auto* xb = reinterpret_cast<const BlockQ8K*>(x);
+  float sum = 0.0f;
+  for (int64_t s = 0; s < n / 256; ++s, row += 210) {
+    const BlockQ8K& a = xb[s];
+    const uint8_t* ql = row;
+    const uint8_t* qh = row + 128;
+    const auto* sc = reinterpret_cast<const int8_t*>(row + 192);
+    int sumi = 0;
+    for (int e = 0; e < 256; ++e) {
+      const int h = e / 128, k = (e % 128) / 32, l = e % 32;
+      const int lo = (ql[64 * h + 32 * (k & 1) + l] >> (4 * (k / 2))) & 0xF;
+      const int hi = (qh[32 * h + l] >> (2 * k)) & 3;
+      sumi += sc[e / 16] * ((lo | (hi << 4)) - 32) * a.q[e];
+    }
+    sum += f16_at(row + 208) * a.d * static_cast<float>(sumi);
+  }
+  return sum;
+}
+
+float dot_f16(const uint8_t* row, const uint8_t* x, int64_t n) {
+  const auto* xf = reinterpret_cast<const float*>(x);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(f16_at(row + 2 * i)) * xf[i];
+  return static_cast<float>(sum);
+}
+
+float dot_bf16(const uint8_t* row, const uint8_t* x, int64_t n) {
+  const auto* xf = reinterpret_cast<const float*>(x);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint16_t h;
+    std::memcpy(&h, row + 2 * i, sizeof h);
+    sum += static_cast<double>(bf16_to_fp32(h)) * xf[i];
+  }
+  return static_cast<float>(sum);
+}
+
+float dot_f32(const uint8_t* row, const uint8_t* x, int64_t n) {
+  const auto* w = reinterpret_cast<const float*>(row);
+  const auto* xf = reinterpret_cast<const float*>(x);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(w[i]) * xf[i];
+  return static_cast<float>(sum);
+}
+
+template <float (*kDot)(const uint8_t*, const uint8_t*, int64_t)>
+void gemm(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x, size_t x_stride,
+          int n_tok, int64_t n_in, float* y, int64_t ldy) {
+  for (int t = 0; t < n_tok; ++t)
+    for (int64_t r = 0; r < n_rows; ++r)
+      y[t * ldy + r] = kDot(w + r * row_bytes, x + t * x_stride, n_in);
+}
+
+void swiglu(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+float exp_sum(float* x, int64_t n, float max) {
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += x[i];
+  }
+  return sum;
+}
+
+const Kernels kScalar = {
+    "scalar",
+    quantize_q8,
+    quantize_q8_k,
+    {gemm<dot_q_32<false>>, gemm<dot_q_32<true>>, gemm<dot_q4_k>, gemm<dot_q6_k>, gemm<dot_f16>,
+     gemm<dot_bf16>, gemm<dot_f32>},
+    swiglu,
+    exp_sum,
+};
+
+}  // namespace
+
+const Kernels& kernels_scalar() {
+  return kScalar;
+}
+
+}  // namespace agentrt::engine::cpu
