@@ -111,17 +111,30 @@ TEST_P(RandomModelParity, LogitsMatchFloat64Reference) {
   ASSERT_EQ(session.append_all_logits(tokens, logits), AppendStatus::Ok);
   ASSERT_EQ(logits.size(), expected.size());
   for (float v : logits) ASSERT_TRUE(std::isfinite(v));
-  EXPECT_LT(nmse(logits, expected), 1e-9) << c.name;
-  double max_err = 0.0;
-  for (size_t i = 0; i < expected.size(); ++i)
-    max_err = std::max(max_err, std::abs(logits[i] - expected[i]));
-  EXPECT_LT(max_err, 1e-3) << c.name;
+  // Float weights multiply float activations: only summation order differs from the reference.
+  // Quantized weights multiply activations rounded to 8 bits per block (the integer dot products
+  // of engine/cpu_gemm.h, as llama.cpp does), which the float64 reference does not model: the
+  // logits then agree to an NMSE of about 1e-4 (llama.cpp's own mat-mul tests allow 5e-4 per op),
+  // while a wrong block layout or scale gives an NMSE near 1.
+  const bool int8_activations = c.type != "f32" && c.type != "f16" && c.type != "bf16";
+  const double nmse_max = int8_activations ? 1e-3 : 1e-9;
+  EXPECT_LT(nmse(logits, expected), nmse_max) << c.name;
+  if (!int8_activations) {
+    double max_err = 0.0;
+    for (size_t i = 0; i < expected.size(); ++i)
+      max_err = std::max(max_err, std::abs(logits[i] - expected[i]));
+    EXPECT_LT(max_err, 1e-3) << c.name;
+  }
 
-  // One batch of the whole prompt takes the other matmul path (rows expanded once per batch).
+  // One batch of the whole prompt takes the other matmul path (the prefill tiles).
   Session one_batch(model, SessionOptions{.n_ctx = 64, .n_threads = 2, .n_batch = 64});
   std::vector<float> batch_logits;
   ASSERT_EQ(one_batch.append_all_logits(tokens, batch_logits), AppendStatus::Ok);
-  EXPECT_LT(nmse(batch_logits, expected), 1e-9) << c.name;
+  EXPECT_LT(nmse(batch_logits, expected), nmse_max) << c.name;
+  // Both paths round the activations the same way, so they agree with each other far more
+  // closely than with the reference.
+  std::vector<double> batch_as_double(batch_logits.begin(), batch_logits.end());
+  EXPECT_LT(nmse(logits, batch_as_double), 1e-9) << c.name;
 
   // Decoding one token at a time after a partial prefill gives the same last logits.
   Session incremental(model, SessionOptions{.n_ctx = 64, .n_threads = 1});
@@ -130,8 +143,14 @@ TEST_P(RandomModelParity, LogitsMatchFloat64Reference) {
     ASSERT_EQ(incremental.append(std::span(tokens).subspan(i, 1)), AppendStatus::Ok);
   const size_t n_vocab = static_cast<size_t>(c.n_vocab);
   const auto last = incremental.logits();
-  for (size_t i = 0; i < n_vocab; ++i)
-    ASSERT_NEAR(last[i], expected[expected.size() - n_vocab + i], 1e-3);
+  std::vector<float> last_copy(last.begin(), last.end());
+  const std::vector<double> batch_last(batch_logits.end() - static_cast<std::ptrdiff_t>(n_vocab),
+                                       batch_logits.end());
+  EXPECT_LT(nmse(last_copy, batch_last), 1e-9) << c.name;
+  if (!int8_activations) {
+    for (size_t i = 0; i < n_vocab; ++i)
+      ASSERT_NEAR(last[i], expected[expected.size() - n_vocab + i], 1e-3);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
