@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Reproduces the shipped default model, models/agentrt-tiny.gguf, from a seed:
-#   training/reproduce.sh [OUT_DIR] [MINUTES] [MINUTES_2]
+#   training/reproduce.sh [OUT_DIR] [MINUTES] [MINUTES_2] [MINUTES_3]
 # installs the training packages (training/setup.sh), builds agentrt, generates the dialogues
 # with the real plugins (gen.py, seed 1) and the copy drills (gen.py copy, seed 13), trains the
-# tokenizer and the model in two stages, exports the GGUF to OUT_DIR/agentrt-tiny.gguf and
+# tokenizer and the model in three stages, exports the GGUF to OUT_DIR/agentrt-tiny.gguf and
 # evaluates it through the C++ runtime on 300 fresh tasks (seed 9001), examples/tasks and the
 # held-out suite (training/eval). Default OUT_DIR: build/train.
 #   stage 1 (MINUTES, default 62): dialogues 1-30000, loss on the model's turns only;
 #   stage 2 (MINUTES_2, default 45): from stage 1's F16 export, dialogues 30001-78000 plus 60000
-#     copy drills, prompt weight 0.2, batches of 4 rows: the stage where copying is learned.
+#     copy drills, prompt weight 0.2, batches of 4 rows: the stage where copying is learned;
+#   stage 3 (MINUTES_3, default 33): from stage 2's checkpoint, dialogues 78001-120000 plus 60000
+#     copy drills that are 60% made-up names (seed 14), lr 1e-3, one thread.
 # Training is time-bounded, so the result depends on the machine's speed;
 # the shipped model's card (models/MODEL_CARD.md) gives the tokens it saw and the time it took.
 # Run it on an otherwise idle machine: two training threads that share the cores with other work
@@ -18,6 +20,7 @@ cd "$(dirname "$0")/.."
 out=${1:-build/train}
 minutes=${2:-62}
 minutes2=${3:-45}
+minutes3=${4:-33}
 mkdir -p "$out"
 
 training/setup.sh
@@ -25,14 +28,16 @@ scripts/build.sh build
 agentrt=build/cli/agentrt
 py=training/.venv/bin/python
 
-# Data: 78k dialogues (seed 1) over 8000 generated documents; the tokenizer learns from the first
-# 40k, stage 1 trains on the first 30k and stage 2 on the rest (less 2% held out for the eval
-# loss in each).
-python3 training/gen.py dialogues --seed 1 -n 78000 --docs 8000 --out "$out/data.jsonl"
+# Data: 120k dialogues (seed 1) over 8000 generated documents; the tokenizer learns from the
+# first 40k; stage 1 trains on the first 30k, stage 2 on the next 48k, stage 3 on the rest (less
+# 2% held out for the eval loss in each).
+python3 training/gen.py dialogues --seed 1 -n 120000 --docs 8000 --out "$out/data.jsonl"
 python3 training/gen.py copy --seed 13 -n 60000 --out "$out/copy.jsonl"
+python3 training/gen.py copy --seed 14 --names 0.6 -n 60000 --out "$out/copy-names.jsonl"
 python3 training/corpus.py "$out/data.jsonl" "$out/corpus.txt" --max-dialogues 40000
 head -n 30000 "$out/data.jsonl" > "$out/train.jsonl"
-{ tail -n +30001 "$out/data.jsonl"; cat "$out/copy.jsonl"; } > "$out/train2.jsonl"
+{ sed -n 30001,78000p "$out/data.jsonl"; cat "$out/copy.jsonl"; } > "$out/train2.jsonl"
+{ tail -n +78001 "$out/data.jsonl"; cat "$out/copy-names.jsonl"; } > "$out/train3.jsonl"
 $py -c "import sys; sys.path.insert(0, 'training'); import tokenizer; \
 tokenizer.train('$out/corpus.txt', '$out/tok', vocab_size=1024)"
 
@@ -44,7 +49,10 @@ $py training/export_gguf.py --checkpoint "$out/run/ckpt.pt" --tokenizer "$out/to
 $py training/train.py --data "$out/train2.jsonl" --tokenizer "$out/stage1.gguf" \
   --init "$out/stage1.gguf" --out "$out/run2" --bucket --no-bf16 --minutes "$minutes2" \
   --batch 4 --lr 1.5e-3 --warmup 50 --prompt-weight 0.2 --seed 21
-$py training/export_gguf.py --checkpoint "$out/run2/ckpt.pt" --tokenizer "$out/stage1.gguf" \
+$py training/train.py --data "$out/train3.jsonl" --tokenizer "$out/stage1.gguf" \
+  --init "$out/run2/ckpt.pt" --out "$out/run3" --bucket --no-bf16 --minutes "$minutes3" \
+  --batch 4 --lr 1e-3 --warmup 30 --prompt-weight 0.2 --seed 22 --threads 1
+$py training/export_gguf.py --checkpoint "$out/run3/ckpt.pt" --tokenizer "$out/stage1.gguf" \
   --out "$out/agentrt-tiny.gguf" --name agentrt-tiny
 
 training/evaluate.sh "$out/agentrt-tiny.gguf" "$out/eval"
