@@ -18,6 +18,12 @@
 #else
 #define AGENTRT_HD inline
 #endif
+// Unrolled in device code; the host compiler (which also compiles these) knows no such pragma.
+#if defined(__CUDA_ARCH__)
+#define AGENTRT_UNROLL _Pragma("unroll")
+#else
+#define AGENTRT_UNROLL
+#endif
 
 namespace agentrt::engine::cuda {
 
@@ -95,7 +101,7 @@ template <>
 AGENTRT_HD void decode_unit<QuantKind::Q8_0>(const uint8_t* row, int64_t u, float* out) {
   const uint8_t* b = row + u * 34;
   const float d = half_bits_to_float(load_u16(b));
-#pragma unroll
+  AGENTRT_UNROLL
   for (int j = 0; j < 16; ++j) {
     const uint16_t two = load_u16(b + 2 + 2 * j);
     out[2 * j] = static_cast<float>(static_cast<int8_t>(two & 0xFF)) * d;
@@ -107,7 +113,7 @@ template <>
 AGENTRT_HD void decode_unit<QuantKind::Q4_0>(const uint8_t* row, int64_t u, float* out) {
   const uint8_t* b = row + u * 18;
   const float d = half_bits_to_float(load_u16(b));
-#pragma unroll
+  AGENTRT_UNROLL
   for (int j = 0; j < 8; ++j) {
     const uint16_t two = load_u16(b + 2 + 2 * j);
     const int q0 = two & 0xFF, q1 = two >> 8;
@@ -140,9 +146,9 @@ AGENTRT_HD void decode_unit<QuantKind::Q4_K>(const uint8_t* row, int64_t u, floa
 #else
   std::memcpy(q, b + 16 + 32 * c, sizeof q);
 #endif
-#pragma unroll
+  AGENTRT_UNROLL
   for (int w = 0; w < 8; ++w) {
-#pragma unroll
+    AGENTRT_UNROLL
     for (int k = 0; k < 4; ++k) {
       const uint32_t byte = (q[w] >> (8 * k)) & 0xFFu;
       out[4 * w + k] = d0 * static_cast<float>(byte & 0x0F) - min0;
@@ -165,10 +171,10 @@ AGENTRT_HD void decode_unit<QuantKind::Q6_K>(const uint8_t* row, int64_t u, floa
   const float ds0 = d * static_cast<float>(sc[8 * h + 2 * k]);
   const float ds1 = d * static_cast<float>(sc[8 * h + 2 * k + 1]);
   const int low_shift = 4 * (k / 2), high_shift = 2 * k;
-#pragma unroll
+  AGENTRT_UNROLL
   for (int j = 0; j < 16; ++j) {
     const uint16_t lo2 = load_u16(ql + 2 * j), hi2 = load_u16(qh + 2 * j);
-#pragma unroll
+    AGENTRT_UNROLL
     for (int e = 0; e < 2; ++e) {
       const int l = 2 * j + e;
       const int lo = ((lo2 >> (8 * e)) >> low_shift) & 0x0F;

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -93,12 +94,19 @@ Greedy greedy(Session& session, int n) {
   Greedy g;
   for (int i = 0; i < n; ++i) {
     const auto logits = session.logits();
-    std::vector<float> sorted(logits.begin(), logits.end());
-    std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
-    const Token next =
-        static_cast<Token>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    Token next = 0;
+    float first = -INFINITY, second = -INFINITY;
+    for (size_t k = 0; k < logits.size(); ++k) {
+      if (logits[k] > first) {
+        second = first;
+        first = logits[k];
+        next = static_cast<Token>(k);
+      } else if (logits[k] > second) {
+        second = logits[k];
+      }
+    }
+    g.margins.push_back(first - second);
     g.tokens.push_back(next);
-    g.margins.push_back(sorted[0] - sorted[1]);
     if (session.append(std::span<const Token>(&next, 1)) != AppendStatus::Ok) break;
   }
   return g;
@@ -121,6 +129,10 @@ struct TypeCase {
   bool strict;     // greedy tokens must be equal
   double prefill;  // NMSE bound of prefill logits against the CPU
 };
+
+void PrintTo(const TypeCase& c, std::ostream* os) {
+  *os << c.type;
+}
 
 class CudaRandomModel : public ::testing::TestWithParam<TypeCase> {
  protected:
@@ -174,7 +186,7 @@ INSTANTIATE_TEST_SUITE_P(
                       TypeCase{"bf16", false, 4e-3}, TypeCase{"q8_0", false, 2e-4},
                       TypeCase{"q4_0", false, 2e-4}, TypeCase{"q4_k", false, 2e-4},
                       TypeCase{"q6_k", false, 2e-4}, TypeCase{"q4_k_m", false, 2e-4}),
-    [](const auto& info) { return info.param.type; });
+    [](const auto& param_info) { return param_info.param.type; });
 
 // A model of odd sizes (head size 8, 5 query heads over 1 KV head, n_ff 72) and a context longer
 // than several attention slices and prefill chunks.

@@ -55,6 +55,10 @@ struct MatvecCase {
   int64_t n_in, n_out;
 };
 
+void PrintTo(const MatvecCase& c, std::ostream* os) {
+  *os << traits(c.type).name << " " << c.n_in << "x" << c.n_out;
+}
+
 class Matvec : public ::testing::TestWithParam<MatvecCase> {};
 
 TEST_P(Matvec, MatchesReferenceForEveryBatchSizeAndInput) {
@@ -105,9 +109,9 @@ INSTANTIATE_TEST_SUITE_P(
                       MatvecCase{TensorType::Q4_K, 256 * 3, 11},
                       MatvecCase{TensorType::Q6_K, 256 * 5, 9},
                       MatvecCase{TensorType::Q4_K, 256 * 43, 3}),  // a long row: many units
-    [](const auto& info) {
-      return std::string(traits(info.param.type).name) + "_" + std::to_string(info.param.n_in) +
-             "x" + std::to_string(info.param.n_out);
+    [](const auto& param_info) {
+      return std::string(traits(param_info.param.type).name) + "_" +
+             std::to_string(param_info.param.n_in) + "x" + std::to_string(param_info.param.n_out);
     });
 
 TEST(CudaOps, DequantizeToF16IsTheRoundedDecodedValue) {
@@ -301,6 +305,11 @@ struct AttentionCase {
   AttentionShape shape;
   int n_tok, pos0;
 };
+
+void PrintTo(const AttentionCase& c, std::ostream* os) {
+  *os << c.shape.n_head << "/" << c.shape.n_head_kv << " heads of " << c.shape.head_dim << ", "
+      << c.n_tok << " tokens at " << c.pos0;
+}
 
 class AttentionDecode : public ::testing::TestWithParam<AttentionCase> {};
 
