@@ -36,7 +36,8 @@ void add_device_option(CLI::App& command, engine::Device& device) {
       {"auto", engine::Device::Auto}, {"cpu", engine::Device::Cpu}, {"cuda", engine::Device::Cuda}};
   command
       .add_option("--device", device, "cuda, cpu or auto (default: CUDA when a device is present)")
-      ->transform(CLI::CheckedTransformer(kDevices, CLI::ignore_case));
+      ->transform(CLI::CheckedTransformer(kDevices, CLI::ignore_case))
+      ->option_text("cuda|cpu|auto");
 }
 
 void add_tool_options(CLI::App& command, ToolOptions& options) {
