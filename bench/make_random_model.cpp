@@ -1,9 +1,13 @@
-// agentrt-random-model OUT.gguf [--type q8_0|q4_k_m|...] [--preset 110m|small|tiny] [--seed N]
-// Writes a random-weight llama model for benchmarks and parity checks.
+// agentrt-random-model OUT.gguf [--type q8_0|q4_k_m|...] [--preset 110m|1.1b|7b|small|tiny]
+//                      [--seed N] [--tied] [--threads N] [--distinct-rows N]
+// Writes a random-weight llama model for benchmarks and parity checks. The 1.1b and 7b presets
+// (TinyLlama's and Llama 2 7B's shapes) draw 256 distinct rows per matrix on all cores, so that a
+// 7B file takes seconds rather than an hour; --distinct-rows 0 draws every row.
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <thread>
 
 #include "random_model.h"
 
@@ -12,7 +16,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: agentrt-random-model OUT.gguf [--type T] [--preset 110m|small|tiny] "
-                 "[--seed N] [--tied]\n");
+                 "[--seed N] [--tied] [--threads N] [--distinct-rows N]\n");
     return 2;
   }
   try {
@@ -28,6 +32,10 @@ int main(int argc, char** argv) {
         type = value();
       } else if (arg == "--seed") {
         spec.seed = std::stoull(value());
+      } else if (arg == "--threads") {
+        spec.threads = std::stoi(value());
+      } else if (arg == "--distinct-rows") {
+        spec.distinct_rows = std::stoi(value());
       } else if (arg == "--tied") {
         spec.tied_output = true;
       } else if (arg == "--preset") {
@@ -36,6 +44,14 @@ int main(int argc, char** argv) {
           spec.n_vocab = 32000, spec.n_embd = 768, spec.n_layer = 12, spec.n_head = 12,
           spec.n_head_kv = 12, spec.n_ff = 2048, spec.n_ctx = 1024, spec.tied_output = true;
           spec.name = "random-llama-110m";
+        } else if (p == "1.1b" || p == "7b") {  // TinyLlama 1.1B, Llama 2 7B
+          const bool big = p == "7b";
+          spec.n_vocab = 32000, spec.n_embd = big ? 4096 : 2048, spec.n_layer = big ? 32 : 22;
+          spec.n_head = 32, spec.n_head_kv = big ? 32 : 4, spec.n_ff = big ? 11008 : 5632;
+          spec.n_ctx = big ? 4096 : 2048, spec.name = "random-llama-" + p;
+          if (spec.distinct_rows == 0) spec.distinct_rows = 256;
+          if (spec.threads <= 1)
+            spec.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
         } else if (p == "small") {  // large enough rows for K-quant blocks of 256
           spec.n_vocab = 512, spec.n_embd = 256, spec.n_layer = 3, spec.n_head = 8,
           spec.n_head_kv = 4, spec.n_ff = 512, spec.n_ctx = 256;

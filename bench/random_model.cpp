@@ -1,8 +1,11 @@
 #include "random_model.h"
 
+#include <atomic>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "agentrt/engine/gguf.h"
@@ -27,6 +30,38 @@ std::vector<uint8_t> random_matrix(std::mt19937_64& rng, int64_t n_in, int64_t n
     for (float& v : row) v = dist(rng);
     engine::quantize_row(type, row.data(), data.data() + r * row_bytes, n_in);
   }
+  return data;
+}
+
+// The fast path for benchmark models: `distinct` random rows, drawn and quantized on `threads`
+// threads (each row from its own generator, so the result does not depend on the thread count),
+// then copied to every row r from row (r * 7919) % distinct.
+std::vector<uint8_t> pooled_matrix(uint64_t seed, int64_t n_in, int64_t n_out, TensorType type,
+                                   double stddev, int distinct, int threads) {
+  const size_t row_bytes = engine::row_size(type, n_in);
+  const int64_t n_pool = std::min<int64_t>(distinct, n_out);
+  std::vector<uint8_t> data(row_bytes * static_cast<size_t>(n_out));
+  std::atomic<int64_t> next{0};
+  auto work = [&] {
+    std::vector<float> row(static_cast<size_t>(n_in));
+    for (int64_t r = next++; r < n_out; r = next++) {
+      uint8_t* dst = data.data() + static_cast<size_t>(r) * row_bytes;
+      if (r < n_pool) {
+        std::mt19937_64 rng(seed ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(r + 1)));
+        std::normal_distribution<float> dist(0.0f, static_cast<float>(stddev));
+        for (float& v : row) v = dist(rng);
+        engine::quantize_row(type, row.data(), dst, n_in);
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  const uint8_t* first = data.data();
+  for (int64_t r = n_pool; r < n_out; ++r)
+    std::memcpy(data.data() + static_cast<size_t>(r) * row_bytes,
+                first + static_cast<size_t>((r * 7919) % n_pool) * row_bytes, row_bytes);
   return data;
 }
 
@@ -130,12 +165,18 @@ void write_random_llama(const std::filesystem::path& path, const RandomLlamaSpec
   const TensorType embd_type = spec.embd_type.value_or(spec.type);
   const TensorType output_type = spec.output_type.value_or(big);
   // Weights scaled so activations keep unit size through the layers: N(0, 1/n_in).
+  auto generate = [&](int64_t n_in, int64_t n_out, TensorType type, double stddev) {
+    if (spec.distinct_rows > 0)
+      return pooled_matrix(rng(), n_in, n_out, type, stddev, spec.distinct_rows,
+                           std::max(spec.threads, 1));
+    return random_matrix(rng, n_in, n_out, type, stddev);
+  };
   auto matrix = [&](const std::string& name, int64_t n_in, int64_t n_out, TensorType type) {
     w.add_tensor(name, {n_in, n_out}, type,
-                 random_matrix(rng, n_in, n_out, type, 1.0 / std::sqrt(double(n_in))));
+                 generate(n_in, n_out, type, 1.0 / std::sqrt(double(n_in))));
   };
   w.add_tensor("token_embd.weight", {n_embd, spec.n_vocab}, embd_type,
-               random_matrix(rng, n_embd, spec.n_vocab, embd_type, 1.0));
+               generate(n_embd, spec.n_vocab, embd_type, 1.0));
   for (int il = 0; il < spec.n_layer; ++il) {
     const std::string p = "blk." + std::to_string(il) + ".";
     w.add_tensor(p + "attn_norm.weight", {n_embd}, TensorType::F32, norm_vector(rng, n_embd));

@@ -30,6 +30,11 @@ struct RandomLlamaSpec {
   float rope_scale_linear = 1.0f;  // > 1 writes rope.scaling.type = linear
   uint64_t seed = 1;
   std::string name = "random-llama";
+  // For benchmark-sized models (billions of weights): when > 0, each matrix holds only this many
+  // distinct random rows (quantized once, then repeated in a scrambled order), generated on
+  // `threads` threads. The default (0) draws every row, sequentially, as tests expect.
+  int distinct_rows = 0;
+  int threads = 1;
 };
 
 // Parses "f32", "q8_0", "q4_k_m", ... into the type fields of spec. Throws std::invalid_argument.

@@ -81,6 +81,7 @@ struct GenerateArgs {
   engine::SamplerParams sampling;
   int threads = 0;
   int ctx = 0;
+  engine::Device device = engine::Device::Auto;
   bool json = false;
   bool no_eos = false;
   std::string dump_logits;  // raw float32 logits after the prompt, for parity checks
@@ -90,7 +91,8 @@ void run_generate(const GenerateArgs& args) {
   const auto load_start = Clock::now();
   auto model = load_model(args.model);
   const double load_ms = ms_since(load_start);
-  Session session(model, engine::SessionOptions{.n_ctx = args.ctx, .n_threads = args.threads});
+  Session session(model, engine::SessionOptions{
+                             .n_ctx = args.ctx, .n_threads = args.threads, .device = args.device});
 
   // The prompt is user text: special-token text in it is spelled out, not parsed. An empty
   // prompt is BOS alone.
@@ -242,6 +244,7 @@ struct BenchArgs {
   int n_gen = 64;
   std::vector<int> threads;
   int reps = 5;
+  engine::Device device = engine::Device::Auto;
   bool json = false;
 };
 
@@ -288,8 +291,9 @@ void run_bench(const BenchArgs& args) {
     for (const auto& [test, n] : tests) {
       const bool prefill = test.starts_with("pp");
       const int n_ctx = std::max(n + 1, 16);
-      Session session(model,
-                      engine::SessionOptions{.n_ctx = n_ctx, .n_threads = threads, .n_batch = 512});
+      Session session(
+          model, engine::SessionOptions{
+                     .n_ctx = n_ctx, .n_threads = threads, .n_batch = 512, .device = args.device});
       std::vector<double> rates;
       for (int rep = -1; rep < args.reps; ++rep) {  // rep -1 warms up
         session.reset();
@@ -363,6 +367,7 @@ void add_generate_commands(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   gen->add_option("-c,--ctx", gen_args->ctx, "Context length (default: the model's, at most 4096)")
       ->check(CLI::NonNegativeNumber);
+  add_device_option(*gen, gen_args->device);
   gen->add_flag("--ignore-eos", gen_args->no_eos, "Keep generating after EOS");
   gen->add_flag("--json", gen_args->json, "Print token ids, text and timings as JSON");
   gen->add_option("--dump-logits", gen_args->dump_logits,
@@ -386,6 +391,7 @@ void add_generate_commands(CLI::App& app) {
   bench->add_option("-t,--threads", bench_args->threads, "Thread counts")->delimiter(',');
   bench->add_option("-r,--repetitions", bench_args->reps, "Repetitions")
       ->check(CLI::Range(1, 1000));
+  add_device_option(*bench, bench_args->device);
   bench->add_flag("--json", bench_args->json, "Print results as JSON");
   bench->callback([bench_args] { run_bench(*bench_args); });
 }

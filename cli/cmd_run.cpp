@@ -43,6 +43,7 @@ struct RunArgs {
   engine::SamplerParams sampling;
   int threads = 0;
   int ctx = 0;
+  engine::Device device = engine::Device::Auto;
   int max_tokens = 256;
   int64_t token_budget = 0;
   int64_t deadline_ms = 0;
@@ -153,7 +154,8 @@ class Runner {
   std::unique_ptr<Conversation> start_conversation() const {
     auto c = std::make_unique<Conversation>();
     c->session = std::make_unique<engine::Session>(
-        model_, engine::SessionOptions{.n_ctx = args_.ctx, .n_threads = args_.threads});
+        model_, engine::SessionOptions{
+                    .n_ctx = args_.ctx, .n_threads = args_.threads, .device = args_.device});
     c->sampler = std::make_unique<engine::Sampler>(args_.sampling);
     c->context = std::make_unique<agent::EngineContext>(
         *c->session, *c->sampler, std::filesystem::path(args_.model).filename());
@@ -633,6 +635,7 @@ void add_run_options(CLI::App* cmd, RunArgs& args) {
   cmd->add_option("--seed", args.sampling.seed, "Sampling seed");
   cmd->add_option("-t,--threads", args.threads, "Threads (default: all cores)");
   cmd->add_option("-c,--ctx", args.ctx, "Context length (default: the model's, at most 4096)");
+  add_device_option(*cmd, args.device);
   cmd->add_option("-n,--max-tokens", args.max_tokens, "Tokens the model may write per step")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--token-budget", args.token_budget,

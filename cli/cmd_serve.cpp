@@ -24,6 +24,7 @@ struct ServeArgs {
   engine::SamplerParams sampling;
   int ctx = 0;
   int threads = 0;
+  engine::Device device = engine::Device::Auto;
   int max_tokens = 256;
   std::size_t queue = 16;
   std::size_t slots = 4;
@@ -90,7 +91,7 @@ void run_serve(ServeArgs& args, const CLI::App& cmd) {
       .model_id = args.model_id,
       .dialect = args.dialect,
       .tool_prompt = args.tool_prompt,
-      .session = {.n_ctx = args.ctx, .n_threads = args.threads}};
+      .session = {.n_ctx = args.ctx, .n_threads = args.threads, .device = args.device}};
   server::ApiOptions api_options;
   api_options.api_keys = args.api_keys;
   if (!args.api_key_file.empty())
@@ -134,6 +135,7 @@ void add_serve_commands(CLI::App& app) {
                   "Temperature when a request sets none (default 0: greedy)");
   cmd->add_option("-c,--ctx", args->ctx, "Context length of each session (default: the model's)");
   cmd->add_option("-t,--threads", args->threads, "Engine threads (default: all cores)");
+  add_device_option(*cmd, args->device);
   cmd->add_option("-n,--max-tokens", args->max_tokens,
                   "Tokens per completion or agent step when a request sets none (default 256)");
   cmd->add_option("--queue", args->queue, "Model requests that may wait (default 16; 429 past)");

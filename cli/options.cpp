@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <system_error>
 
 #include "agentrt/plugins/builtin.h"
@@ -28,6 +29,15 @@ std::string default_model_path() {
 
 std::string model_or_default(const std::string& model) {
   return model.empty() ? default_model_path() : model;
+}
+
+void add_device_option(CLI::App& command, engine::Device& device) {
+  static const std::map<std::string, engine::Device> kDevices = {
+      {"auto", engine::Device::Auto}, {"cpu", engine::Device::Cpu}, {"cuda", engine::Device::Cuda}};
+  command
+      .add_option("--device", device, "cuda, cpu or auto (default: CUDA when a device is present)")
+      ->transform(CLI::CheckedTransformer(kDevices, CLI::ignore_case))
+      ->option_text("cuda|cpu|auto");
 }
 
 void add_tool_options(CLI::App& command, ToolOptions& options) {

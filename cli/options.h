@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "agentrt/engine/session.h"
 #include "agentrt/tools/config.h"
 #include "agentrt/tools/registry.h"
 
@@ -27,6 +28,10 @@ std::string default_model_path();
 
 // MODEL, or the default model when MODEL is empty.
 std::string model_or_default(const std::string& model);
+
+// Adds --device cuda|cpu|auto to COMMAND (default auto: CUDA when a device can run the model),
+// writing into DEVICE (which must outlive parsing).
+void add_device_option(CLI::App& command, engine::Device& device);
 
 // Adds --config, --set and --plugin to COMMAND, writing into OPTIONS (which must outlive parsing).
 void add_tool_options(CLI::App& command, ToolOptions& options);

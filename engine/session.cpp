@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <mutex>
 
 #include "backend.h"
 
@@ -43,6 +45,23 @@ size_t stop_prefix_suffix(std::string_view text, const std::vector<std::string>&
   return best;
 }
 
+// Device::Cuda uses the CUDA backend or fails saying why; Auto uses it when it can run the model
+// and otherwise says once per process, on stderr, why it runs on the CPU.
+std::unique_ptr<BackendContext> make_backend(const std::shared_ptr<const Model>& model,
+                                             Device device, int n_ctx, int n_batch, int n_threads) {
+  if (device != Device::Cpu) {
+    const std::string why = cuda_unsupported_reason(*model);
+    if (why.empty()) return make_cuda_context(model, n_ctx, n_batch);
+    if (device == Device::Cuda) throw ModelError("cannot use the CUDA device: " + why);
+#ifdef AGENTRT_HAVE_CUDA  // a build without CUDA has nothing to say
+    static std::once_flag notice;
+    std::call_once(notice,
+                   [&] { std::fprintf(stderr, "agentrt: %s; running on the CPU\n", why.c_str()); });
+#endif
+  }
+  return make_cpu_context(model, n_ctx, n_threads);
+}
+
 }  // namespace
 
 std::string_view stop_reason_name(StopReason reason) {
@@ -74,9 +93,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
   if (n_ctx_ < 1 || n_ctx_ > (1 << 22))
     throw ModelError("context length " + std::to_string(n_ctx_) + " is out of range");
   n_batch_ = std::clamp(options.n_batch, 1, 4096);
-  if (options.device == Device::Cuda)
-    throw ModelError("the CUDA backend is not available in this build (use --device cpu)");
-  impl_->backend = make_cpu_context(model_, n_ctx_, options.n_threads);
+  impl_->backend = make_backend(model_, options.device, n_ctx_, n_batch_, options.n_threads);
   impl_->logits.resize(static_cast<size_t>(hp.n_vocab));
 }
 

@@ -49,7 +49,7 @@ TEST(Stories260K, GreedyFromBosMatchesAll256ReferenceTokens) {
   auto model = Model::load(dir / "stories260K.gguf");
   EXPECT_EQ(model->hparams().n_layer, 5);
   EXPECT_EQ(model->hparams().n_head_kv, 4);
-  Session session(model, SessionOptions{.n_ctx = 512, .n_threads = 2});
+  Session session(model, SessionOptions{.n_ctx = 512, .n_threads = 2, .device = Device::Cpu});
   const Token bos = model->tokenizer().bos();
   ASSERT_EQ(session.append(std::span<const Token>(&bos, 1)), AppendStatus::Ok);
   Sampler greedy(SamplerParams{});
@@ -106,7 +106,8 @@ TEST_P(RandomModelParity, LogitsMatchFloat64Reference) {
   auto model = Model::load(path);
   EXPECT_EQ(model->weights().tied_output, c.tied);
   // Batches of 4 split the prompt unevenly, so batched prefill and the cache both take part.
-  Session session(model, SessionOptions{.n_ctx = 64, .n_threads = 2, .n_batch = 4});
+  Session session(model,
+                  SessionOptions{.n_ctx = 64, .n_threads = 2, .n_batch = 4, .device = Device::Cpu});
   std::vector<float> logits;
   ASSERT_EQ(session.append_all_logits(tokens, logits), AppendStatus::Ok);
   ASSERT_EQ(logits.size(), expected.size());
@@ -127,7 +128,8 @@ TEST_P(RandomModelParity, LogitsMatchFloat64Reference) {
   }
 
   // One batch of the whole prompt takes the other matmul path (the prefill tiles).
-  Session one_batch(model, SessionOptions{.n_ctx = 64, .n_threads = 2, .n_batch = 64});
+  Session one_batch(
+      model, SessionOptions{.n_ctx = 64, .n_threads = 2, .n_batch = 64, .device = Device::Cpu});
   std::vector<float> batch_logits;
   ASSERT_EQ(one_batch.append_all_logits(tokens, batch_logits), AppendStatus::Ok);
   EXPECT_LT(nmse(batch_logits, expected), nmse_max) << c.name;
@@ -137,7 +139,7 @@ TEST_P(RandomModelParity, LogitsMatchFloat64Reference) {
   EXPECT_LT(nmse(logits, batch_as_double), 1e-9) << c.name;
 
   // Decoding one token at a time after a partial prefill gives the same last logits.
-  Session incremental(model, SessionOptions{.n_ctx = 64, .n_threads = 1});
+  Session incremental(model, SessionOptions{.n_ctx = 64, .n_threads = 1, .device = Device::Cpu});
   ASSERT_EQ(incremental.append(std::span(tokens).first(5)), AppendStatus::Ok);
   for (size_t i = 5; i < tokens.size(); ++i)
     ASSERT_EQ(incremental.append(std::span(tokens).subspan(i, 1)), AppendStatus::Ok);
