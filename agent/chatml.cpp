@@ -1,14 +1,16 @@
 // chatml: <|im_start|>role ... <|im_end|> turns; calls as <tool_call> JSON blocks, results as
 // <tool_response> blocks in one user turn (Hermes-2-Pro / Qwen style). docs/dialects.md.
+// The tool-call convention itself (tool block, call and result text, parser) is shared with the
+// gemma dialect through dialect_common.h.
 #include <string>
 
 #include "agentrt/agent/dialect.h"
 #include "dialect_common.h"
 
 namespace agentrt::agent {
+namespace detail {
 namespace {
 
-using detail::trim;
 using nlohmann::json;
 
 constexpr std::string_view kOpen = "<tool_call>";
@@ -66,7 +68,16 @@ std::string compact_tool_block(std::span<const tools::ToolSpec> tools) {
   return out;
 }
 
-std::string assistant_body(const Message& m) {
+}  // namespace
+
+std::string tool_call_system_text(std::string system, std::span<const tools::ToolSpec> tools,
+                                  ToolPrompt prompt) {
+  if (tools.empty()) return system;
+  return system + (system.empty() ? "" : "\n\n") + "# Tools\n" +
+         (prompt == ToolPrompt::full ? full_tool_block(tools) : compact_tool_block(tools));
+}
+
+std::string tool_call_assistant_body(const Message& m) {
   if (m.raw) return *m.raw;
   std::string out = m.thoughts.empty() ? "" : m.thoughts + "\n";
   if (m.tool_calls.empty()) return out + m.content;
@@ -78,11 +89,71 @@ std::string assistant_body(const Message& m) {
   return out;
 }
 
-std::string tool_body(const Message& m) {
-  if (m.raw) return *m.raw;
-  return "{\"name\": " + detail::py_json(json(m.name)) +
-         ", \"content\": " + detail::py_json(json(m.content)) + "}";
+std::string tool_response_block(const Message& m) {
+  const std::string body = m.raw ? *m.raw
+                                 : "{\"name\": " + py_json(json(m.name)) +
+                                       ", \"content\": " + py_json(json(m.content)) + "}";
+  return "<tool_response>\n" + body + "\n</tool_response>";
 }
+
+ParsedTurn parse_tool_call_text(std::string_view text, std::string_view end_marker,
+                                const tools::Registry* registry, const ParseOptions& options) {
+  ParsedTurn turn;
+  // Text after an end marker the model wrote itself is not part of the turn.
+  if (auto end = text.find(end_marker); end != std::string_view::npos) text = text.substr(0, end);
+  // A model that goes on to write the results itself has stopped calling.
+  if (auto r = text.find("<tool_response>"); r != std::string_view::npos) text = text.substr(0, r);
+  std::size_t open = text.find(kOpen);
+  if (open == std::string_view::npos) {
+    const auto answer = trim(text);
+    if (text.find(kClose) != std::string_view::npos) {
+      turn.calls.push_back(
+          {{}, "found </tool_call> without a matching <tool_call> before it", std::string(answer)});
+    } else if (answer.empty()) {
+      turn.calls.push_back({{}, "the reply is empty: write a final answer or a <tool_call>", ""});
+    } else {
+      turn.answer = std::string(answer);
+      turn.truncated = options.hit_token_limit;
+    }
+    return turn;
+  }
+  turn.thoughts = std::string(trim(text.substr(0, open)));
+  while (open != std::string_view::npos) {
+    const std::size_t body_begin = open + kOpen.size();
+    const std::size_t close = text.find(kClose, body_begin);
+    const std::size_t next = text.find(kOpen, body_begin);
+    ParsedCall parsed;
+    parsed.call.id = call_id(turn.calls.size());
+    if (close == std::string_view::npos || (next != std::string_view::npos && next < close)) {
+      const std::size_t end = next == std::string_view::npos ? text.size() : next;
+      parsed.source = std::string(text.substr(open, end - open));
+      if (next != std::string_view::npos) {
+        parsed.error =
+            "a <tool_call> was opened before the previous one was closed with "
+            "</tool_call>";
+      } else if (options.hit_token_limit) {
+        parsed.error =
+            "the <tool_call> was cut off by the token limit before </tool_call>; "
+            "write shorter calls";
+      } else {
+        parsed.error = "the <tool_call> is not closed with </tool_call>";
+      }
+      turn.calls.push_back(std::move(parsed));
+      open = next;
+      continue;
+    }
+    parsed.source = std::string(text.substr(open, close + kClose.size() - open));
+    parse_call_object(text.substr(body_begin, close - body_begin), "<tool_call>", parsed);
+    check_against_registry(parsed, registry);
+    turn.calls.push_back(std::move(parsed));
+    open = text.find(kOpen, close + kClose.size());
+  }
+  return turn;
+}
+
+}  // namespace detail
+
+namespace {
 
 class ChatmlDialect final : public Dialect {
  public:
@@ -98,9 +169,7 @@ class ChatmlDialect final : public Dialect {
       first = 1;
     }
     if (!tools.empty()) {
-      system += (system.empty() ? "" : "\n\n") + std::string("# Tools\n") +
-                (options.tool_prompt == ToolPrompt::full ? full_tool_block(tools)
-                                                         : compact_tool_block(tools));
+      system = detail::tool_call_system_text(std::move(system), tools, options.tool_prompt);
     }
     if (!system.empty() || first == 1) out += "<|im_start|>system\n" + system + "<|im_end|>\n";
     bool in_results = false;
@@ -108,14 +177,14 @@ class ChatmlDialect final : public Dialect {
       const Message& m = messages[i];
       if (m.role == Role::tool) {
         out += in_results ? "\n" : "<|im_start|>user\n";
-        out += "<tool_response>\n" + tool_body(m) + "\n</tool_response>";
+        out += detail::tool_response_block(m);
         in_results = true;
         continue;
       }
       if (in_results) out += "<|im_end|>\n";
       in_results = false;
       if (m.role == Role::assistant) {
-        out += "<|im_start|>assistant\n" + assistant_body(m) + end_of_turn(m);
+        out += "<|im_start|>assistant\n" + detail::tool_call_assistant_body(m) + end_of_turn(m);
       } else {
         out += "<|im_start|>" + std::string(role_name(m.role)) + "\n" + m.content + "<|im_end|>\n";
       }
@@ -135,60 +204,7 @@ class ChatmlDialect final : public Dialect {
 
   ParsedTurn parse(std::string_view text, const tools::Registry* registry,
                    const ParseOptions& options) const override {
-    ParsedTurn turn;
-    // Text after an end marker the model wrote itself is not part of the turn.
-    if (auto end = text.find("<|im_end|>"); end != std::string_view::npos)
-      text = text.substr(0, end);
-    // A model that goes on to write the results itself has stopped calling.
-    if (auto r = text.find("<tool_response>"); r != std::string_view::npos)
-      text = text.substr(0, r);
-    std::size_t open = text.find(kOpen);
-    if (open == std::string_view::npos) {
-      const auto answer = trim(text);
-      if (text.find(kClose) != std::string_view::npos) {
-        turn.calls.push_back({{},
-                              "found </tool_call> without a matching <tool_call> before it",
-                              std::string(answer)});
-      } else if (answer.empty()) {
-        turn.calls.push_back({{}, "the reply is empty: write a final answer or a <tool_call>", ""});
-      } else {
-        turn.answer = std::string(answer);
-        turn.truncated = options.hit_token_limit;
-      }
-      return turn;
-    }
-    turn.thoughts = std::string(trim(text.substr(0, open)));
-    while (open != std::string_view::npos) {
-      const std::size_t body_begin = open + kOpen.size();
-      const std::size_t close = text.find(kClose, body_begin);
-      const std::size_t next = text.find(kOpen, body_begin);
-      ParsedCall parsed;
-      parsed.call.id = detail::call_id(turn.calls.size());
-      if (close == std::string_view::npos || (next != std::string_view::npos && next < close)) {
-        const std::size_t end = next == std::string_view::npos ? text.size() : next;
-        parsed.source = std::string(text.substr(open, end - open));
-        if (next != std::string_view::npos) {
-          parsed.error =
-              "a <tool_call> was opened before the previous one was closed with "
-              "</tool_call>";
-        } else if (options.hit_token_limit) {
-          parsed.error =
-              "the <tool_call> was cut off by the token limit before </tool_call>; "
-              "write shorter calls";
-        } else {
-          parsed.error = "the <tool_call> is not closed with </tool_call>";
-        }
-        turn.calls.push_back(std::move(parsed));
-        open = next;
-        continue;
-      }
-      parsed.source = std::string(text.substr(open, close + kClose.size() - open));
-      detail::parse_call_object(text.substr(body_begin, close - body_begin), "<tool_call>", parsed);
-      detail::check_against_registry(parsed, registry);
-      turn.calls.push_back(std::move(parsed));
-      open = text.find(kOpen, close + kClose.size());
-    }
-    return turn;
+    return detail::parse_tool_call_text(text, "<|im_end|>", registry, options);
   }
 };
 

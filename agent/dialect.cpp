@@ -1,4 +1,4 @@
-// The dialect factory and chooser, and the helpers the three dialects share.
+// The dialect factory and chooser, and the helpers the dialects share.
 #include <algorithm>
 #include <cstdio>
 #include <limits>
@@ -12,6 +12,7 @@ namespace agentrt::agent {
 std::unique_ptr<Dialect> make_chatml_dialect();
 std::unique_ptr<Dialect> make_moss_dialect();
 std::unique_ptr<Dialect> make_react_dialect();
+std::unique_ptr<Dialect> make_gemma_dialect();
 
 namespace detail {
 
@@ -209,19 +210,20 @@ Message ParsedTurn::to_message(std::string_view model_text) const {
 }
 
 std::vector<std::string> dialect_names() {
-  return {"chatml", "moss", "react"};
+  return {"chatml", "moss", "react", "gemma"};
 }
 
 std::unique_ptr<Dialect> dialect_by_name(std::string_view name) {
   if (name == "chatml") return make_chatml_dialect();
   if (name == "moss") return make_moss_dialect();
   if (name == "react") return make_react_dialect();
+  if (name == "gemma") return make_gemma_dialect();
   throw DialectError("unknown dialect \"" + std::string(name) +
-                     "\"; known dialects: chatml, moss, react");
+                     "\"; known dialects: chatml, moss, react, gemma");
 }
 
 DialectChoice choose_dialect(std::string_view override_name, std::string_view metadata_dialect,
-                             std::string_view chat_template) {
+                             std::string_view chat_template, std::string_view architecture) {
   auto known = [](std::string_view n) {
     auto names = dialect_names();
     return std::find(names.begin(), names.end(), n) != names.end();
@@ -233,7 +235,7 @@ DialectChoice choose_dialect(std::string_view override_name, std::string_view me
   if (!metadata_dialect.empty()) {
     if (!known(metadata_dialect)) {
       throw DialectError("the model's agentrt.chat.dialect is \"" + std::string(metadata_dialect) +
-                         "\"; known dialects: chatml, moss, react");
+                         "\"; known dialects: chatml, moss, react, gemma");
     }
     return {std::string(metadata_dialect), "agentrt.chat.dialect"};
   }
@@ -245,6 +247,9 @@ DialectChoice choose_dialect(std::string_view override_name, std::string_view me
   }
   if (chat_template.find("Action Input:") != std::string_view::npos)
     return {"react", "chat template"};
+  if (chat_template.find("<start_of_turn>") != std::string_view::npos)
+    return {"gemma", "chat template"};
+  if (architecture == "gemma3") return {"gemma", "architecture"};
   return {"chatml", "default"};
 }
 

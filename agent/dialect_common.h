@@ -2,6 +2,7 @@
 // trimming, and checking a call against the registry.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -44,5 +45,19 @@ std::string excerpt(std::string_view text);
 
 // "call_" + (index + 1).
 std::string call_id(std::size_t index);
+
+// The chatml tool-call convention (chatml.cpp), which other dialects offer too (gemma):
+// SYSTEM followed, when TOOLS is not empty, by "\n\n# Tools\n" (just "# Tools\n" after an empty
+// system text) and the tool block for PROMPT.
+std::string tool_call_system_text(std::string system, std::span<const tools::ToolSpec> tools,
+                                  ToolPrompt prompt);
+// An assistant turn's text: raw, or thoughts + "\n", then the <tool_call> blocks or the answer.
+std::string tool_call_assistant_body(const Message& m);
+// "<tool_response>\n{\"name\": N, \"content\": C}\n</tool_response>" (raw replaces the JSON).
+std::string tool_response_block(const Message& m);
+// Reads <tool_call> blocks or an answer from model text; text from END_MARKER or
+// <tool_response> on is ignored.
+ParsedTurn parse_tool_call_text(std::string_view text, std::string_view end_marker,
+                                const tools::Registry* registry, const ParseOptions& options);
 
 }  // namespace agentrt::agent::detail

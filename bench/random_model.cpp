@@ -114,8 +114,8 @@ void add_vocabulary(GgufWriter& w, int n_vocab) {
 void set_type_by_name(RandomLlamaSpec& spec, const std::string& name) {
   static const std::pair<const char*, TensorType> kTypes[] = {
       {"f32", TensorType::F32},   {"f16", TensorType::F16},   {"bf16", TensorType::BF16},
-      {"q8_0", TensorType::Q8_0}, {"q4_0", TensorType::Q4_0}, {"q4_k", TensorType::Q4_K},
-      {"q6_k", TensorType::Q6_K}};
+      {"q8_0", TensorType::Q8_0}, {"q4_0", TensorType::Q4_0}, {"q5_0", TensorType::Q5_0},
+      {"q4_k", TensorType::Q4_K}, {"q6_k", TensorType::Q6_K}};
   spec.q4_k_m = false;
   if (name == "q4_k_m") {
     spec.type = TensorType::Q4_K;
@@ -129,38 +129,51 @@ void set_type_by_name(RandomLlamaSpec& spec, const std::string& name) {
     }
   }
   throw std::invalid_argument("unknown tensor type '" + name +
-                              "' (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q4_k_m)");
+                              "' (f32, f16, bf16, q8_0, q4_0, q5_0, q4_k, q6_k, q4_k_m)");
 }
 
 void write_random_llama(const std::filesystem::path& path, const RandomLlamaSpec& spec) {
   if (spec.n_vocab < 259) throw std::invalid_argument("n_vocab must be at least 259");
-  if (spec.n_embd % spec.n_head != 0 || spec.n_head % spec.n_head_kv != 0 ||
-      (spec.n_embd / spec.n_head) % 2 != 0)
+  const int head_dim = spec.head_dim > 0 ? spec.head_dim : spec.n_embd / spec.n_head;
+  if ((spec.head_dim == 0 && spec.n_embd % spec.n_head != 0) || spec.n_head % spec.n_head_kv != 0 ||
+      head_dim % 2 != 0)
     throw std::invalid_argument("n_embd, n_head and n_head_kv do not make whole, even heads");
+  const std::string arch = spec.gemma3 ? "gemma3" : "llama";
+  const std::string a = arch + ".";
   std::mt19937_64 rng(spec.seed);
   GgufWriter w;
-  w.set("general.architecture", GgufValue::make_string("llama"));
+  w.set("general.architecture", GgufValue::make_string(arch));
   w.set("general.name", GgufValue::make_string(spec.name));
-  w.set("llama.context_length", GgufValue::make_u32(static_cast<uint32_t>(spec.n_ctx)));
-  w.set("llama.embedding_length", GgufValue::make_u32(static_cast<uint32_t>(spec.n_embd)));
-  w.set("llama.block_count", GgufValue::make_u32(static_cast<uint32_t>(spec.n_layer)));
-  w.set("llama.feed_forward_length", GgufValue::make_u32(static_cast<uint32_t>(spec.n_ff)));
-  w.set("llama.attention.head_count", GgufValue::make_u32(static_cast<uint32_t>(spec.n_head)));
-  w.set("llama.attention.head_count_kv",
-        GgufValue::make_u32(static_cast<uint32_t>(spec.n_head_kv)));
-  w.set("llama.rope.dimension_count",
-        GgufValue::make_u32(static_cast<uint32_t>(spec.n_embd / spec.n_head)));
-  w.set("llama.attention.layer_norm_rms_epsilon", GgufValue::make_f32(1e-5f));
-  w.set("llama.rope.freq_base", GgufValue::make_f32(spec.rope_freq_base));
+  w.set(a + "context_length", GgufValue::make_u32(static_cast<uint32_t>(spec.n_ctx)));
+  w.set(a + "embedding_length", GgufValue::make_u32(static_cast<uint32_t>(spec.n_embd)));
+  w.set(a + "block_count", GgufValue::make_u32(static_cast<uint32_t>(spec.n_layer)));
+  w.set(a + "feed_forward_length", GgufValue::make_u32(static_cast<uint32_t>(spec.n_ff)));
+  w.set(a + "attention.head_count", GgufValue::make_u32(static_cast<uint32_t>(spec.n_head)));
+  w.set(a + "attention.head_count_kv", GgufValue::make_u32(static_cast<uint32_t>(spec.n_head_kv)));
+  if (spec.gemma3) {
+    w.set(a + "attention.key_length", GgufValue::make_u32(static_cast<uint32_t>(head_dim)));
+    w.set(a + "attention.value_length", GgufValue::make_u32(static_cast<uint32_t>(head_dim)));
+    w.set(a + "attention.layer_norm_rms_epsilon", GgufValue::make_f32(1e-6f));
+    if (spec.n_swa > 0)
+      w.set(a + "attention.sliding_window", GgufValue::make_u32(static_cast<uint32_t>(spec.n_swa)));
+    if (spec.swa_period > 0)
+      w.set(a + "attention.sliding_window_pattern",
+            GgufValue::make_u32(static_cast<uint32_t>(spec.swa_period)));
+    if (spec.final_logit_softcap > 0)
+      w.set(a + "final_logit_softcapping", GgufValue::make_f32(spec.final_logit_softcap));
+  } else {
+    w.set(a + "rope.dimension_count", GgufValue::make_u32(static_cast<uint32_t>(head_dim)));
+    w.set(a + "attention.layer_norm_rms_epsilon", GgufValue::make_f32(1e-5f));
+  }
+  w.set(a + "rope.freq_base", GgufValue::make_f32(spec.rope_freq_base));
   if (spec.rope_scale_linear != 1.0f) {
-    w.set("llama.rope.scaling.type", GgufValue::make_string("linear"));
-    w.set("llama.rope.scaling.factor", GgufValue::make_f32(spec.rope_scale_linear));
+    w.set(a + "rope.scaling.type", GgufValue::make_string("linear"));
+    w.set(a + "rope.scaling.factor", GgufValue::make_f32(spec.rope_scale_linear));
   }
   add_vocabulary(w, spec.n_vocab);
 
   const int64_t n_embd = spec.n_embd, n_ff = spec.n_ff;
-  const int64_t head_dim = n_embd / spec.n_head;
-  const int64_t n_q = spec.n_head * head_dim, n_kv = spec.n_head_kv * head_dim;
+  const int64_t n_q = int64_t{spec.n_head} * head_dim, n_kv = int64_t{spec.n_head_kv} * head_dim;
   const TensorType big = spec.q4_k_m ? TensorType::Q6_K : spec.type;
   const TensorType embd_type = spec.embd_type.value_or(spec.type);
   const TensorType output_type = spec.output_type.value_or(big);
@@ -175,21 +188,32 @@ void write_random_llama(const std::filesystem::path& path, const RandomLlamaSpec
     w.add_tensor(name, {n_in, n_out}, type,
                  generate(n_in, n_out, type, 1.0 / std::sqrt(double(n_in))));
   };
+  auto norm = [&](const std::string& name, int64_t n) {
+    w.add_tensor(name, {n}, TensorType::F32, norm_vector(rng, n));
+  };
+  // Gemma scales embeddings up by sqrt(n_embd): draw them that much smaller.
+  const double embd_std = spec.gemma3 ? 1.0 / std::sqrt(double(n_embd)) : 1.0;
   w.add_tensor("token_embd.weight", {n_embd, spec.n_vocab}, embd_type,
-               generate(n_embd, spec.n_vocab, embd_type, 1.0));
+               generate(n_embd, spec.n_vocab, embd_type, embd_std));
   for (int il = 0; il < spec.n_layer; ++il) {
     const std::string p = "blk." + std::to_string(il) + ".";
-    w.add_tensor(p + "attn_norm.weight", {n_embd}, TensorType::F32, norm_vector(rng, n_embd));
+    norm(p + "attn_norm.weight", n_embd);
     matrix(p + "attn_q.weight", n_embd, n_q, spec.type);
     matrix(p + "attn_k.weight", n_embd, n_kv, spec.type);
     matrix(p + "attn_v.weight", n_embd, n_kv, big);
     matrix(p + "attn_output.weight", n_q, n_embd, spec.type);
-    w.add_tensor(p + "ffn_norm.weight", {n_embd}, TensorType::F32, norm_vector(rng, n_embd));
+    norm(p + "ffn_norm.weight", n_embd);
     matrix(p + "ffn_gate.weight", n_embd, n_ff, spec.type);
     matrix(p + "ffn_down.weight", n_ff, n_embd, big);
     matrix(p + "ffn_up.weight", n_embd, n_ff, spec.type);
+    if (spec.gemma3) {
+      norm(p + "attn_q_norm.weight", head_dim);
+      norm(p + "attn_k_norm.weight", head_dim);
+      norm(p + "post_attention_norm.weight", n_embd);
+      norm(p + "post_ffw_norm.weight", n_embd);
+    }
   }
-  w.add_tensor("output_norm.weight", {n_embd}, TensorType::F32, norm_vector(rng, n_embd));
+  norm("output_norm.weight", n_embd);
   if (!spec.tied_output) matrix("output.weight", n_embd, spec.n_vocab, output_type);
   w.write(path);
 }

@@ -1,6 +1,6 @@
-// Writes llama-architecture GGUF files with random weights, for tests and benchmarks: any of the
-// supported tensor types, GQA or MHA, tied or untied output, odd sizes, and a synthetic
-// sentencepiece vocabulary (specials, 256 byte tokens, generated pieces).
+// Writes llama- (or gemma3-) architecture GGUF files with random weights, for tests and
+// benchmarks: any of the supported tensor types, GQA or MHA, tied or untied output, odd sizes,
+// and a synthetic sentencepiece vocabulary (specials, 256 byte tokens, generated pieces).
 #pragma once
 
 #include <cstdint>
@@ -35,6 +35,15 @@ struct RandomLlamaSpec {
   // `threads` threads. The default (0) draws every row, sequentially, as tests expect.
   int distinct_rows = 0;
   int threads = 1;
+  // gemma3: Gemma 3's extra tensors (QK-norm, post-attention and post-FFN norms) and metadata,
+  // with head_dim (attention.key_length; 0: n_embd / n_head) and, when n_swa > 0, sliding-window
+  // layers every swa_period (attention.sliding_window_pattern; 0: not written, llama.cpp's
+  // default of 6 applies).
+  bool gemma3 = false;
+  int head_dim = 0;
+  int n_swa = 0;
+  int swa_period = 0;
+  float final_logit_softcap = 0.0f;  // > 0: written as final_logit_softcapping
 };
 
 // Parses "f32", "q8_0", "q4_k_m", ... into the type fields of spec. Throws std::invalid_argument.

@@ -100,7 +100,7 @@ void add_agent_commands(CLI::App& app) {
       "Parse model text from stdin with a dialect and print the answer or tool calls "
       "(exit 1 when a call is invalid)");
   add_tool_options(*parse, cmd->tool_options);
-  parse->add_option("--dialect", cmd->dialect, "chatml, moss or react (default chatml)")
+  parse->add_option("--dialect", cmd->dialect, "chatml, moss, react or gemma (default chatml)")
       ->check(CLI::IsMember(agent::dialect_names()));
   parse->add_option("--tools", cmd->tools, "Only these tools, comma-separated (default: all)")
       ->delimiter(',');

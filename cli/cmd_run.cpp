@@ -108,9 +108,9 @@ class Runner {
     ProgressBar bar("loading " + args_.model);
     load_options.progress = [&](double f) { bar.update(f); };
     model_ = engine::Model::load(args_.model, load_options);
-    const auto choice =
-        agent::choose_dialect(args.dialect, model_->chat_dialect(),
-                              model_->file().get_string("tokenizer.chat_template", ""));
+    const auto choice = agent::choose_dialect(
+        args.dialect, model_->chat_dialect(),
+        model_->file().get_string("tokenizer.chat_template", ""), model_->hparams().arch);
     dialect_ = agent::dialect_by_name(choice.name);
     std::string prompt = args.tool_prompt.empty() ? model_->chat_tool_prompt() : args.tool_prompt;
     if (!prompt.empty()) tool_prompt_ = agent::tool_prompt_from_name(prompt);
@@ -627,7 +627,8 @@ void add_run_options(CLI::App* cmd, RunArgs& args) {
   cmd->add_option("-m,--model", args.model,
                   "GGUF model file (default: the shipped models/agentrt-tiny.gguf)");
   cmd->add_option("--dialect", args.dialect,
-                  "chatml, moss or react (default: the model's metadata or chat template)");
+                  "chatml, moss, react or gemma (default: the model's metadata, chat template or "
+                  "architecture)");
   cmd->add_option("--tool-prompt", args.tool_prompt, "full or compact (default: the model's)");
   cmd->add_option("--temp", args.sampling.temperature, "Temperature (0: greedy)");
   cmd->add_option("--top-k", args.sampling.top_k, "Top-k (0: off)");

@@ -129,7 +129,8 @@ void add_serve_commands(CLI::App& app) {
       ->allow_extra_args(false);
   cmd->add_option("--api-key-file", args->api_key_file, "Accept the keys in this file, one a line")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--dialect", args->dialect, "chatml, moss or react (default: the model's)");
+  cmd->add_option("--dialect", args->dialect,
+                  "chatml, moss, react or gemma (default: the model's)");
   cmd->add_option("--tool-prompt", args->tool_prompt, "full or compact (default: the model's)");
   cmd->add_option("--temp", args->sampling.temperature,
                   "Temperature when a request sets none (default 0: greedy)");

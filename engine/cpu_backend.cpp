@@ -1,7 +1,11 @@
-// The CPU backend: the Llama forward pass in float32 over quantized weights.
+// The CPU backend: the Llama and Gemma 3 forward passes in float32 over quantized weights.
 // Reads top to bottom like the architecture (Touvron et al. 2023): embedding, then per layer
 // RMSNorm → attention with RoPE and grouped-query KV heads → residual → RMSNorm → SwiGLU FFN →
 // residual, then the final norm and the output projection.
+// Gemma 3 (Gemma Team 2025) adds, where its weights say so: embeddings scaled by sqrt(n_embd),
+// RMSNorm of each query and key head, norms of the attention and FFN outputs before the residual
+// adds, GeGLU instead of SwiGLU, NeoX-layout RoPE, and sliding-window layers between global ones.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -35,6 +39,8 @@ class CpuContext final : public BackendContext {
     // x (n, n_embd): token embeddings
     for (int t = 0; t < n; ++t)
       dequantize_row(w.token_embd.type, w.token_embd.row(tokens[t]), &x_[t * n_embd], n_embd);
+    if (hp_.embd_scale != 1.0f)
+      for (size_t i = 0; i < static_cast<size_t>(n) * n_embd; ++i) x_[i] *= hp_.embd_scale;
 
     for (int il = 0; il < hp_.n_layer; ++il) {
       const LayerWeights& l = w.layers[static_cast<size_t>(il)];
@@ -44,26 +50,35 @@ class CpuContext final : public BackendContext {
       // q (n, n_q), k (n, n_kv), v (n, n_kv): one dispatch, xb quantized once
       const cpu::MatmulOut qkv[] = {{&l.wq, q_.data()}, {&l.wk, k_.data()}, {&l.wv, v_.data()}};
       cpu::matmul_many(qkv, xb_.data(), n, pool_);
+      if (!l.attn_q_norm.empty()) qk_norm(l, n);
+      const bool swa = hp_.is_swa(il);
+      const float freq_base = swa ? hp_.rope_freq_base_swa : hp_.rope_freq_base;
+      const float freq_scale = swa ? hp_.rope_freq_scale_swa : hp_.rope_freq_scale;
+      const auto rope = hp_.rope_layout == RopeLayout::halves ? cpu::rope_halves : cpu::rope;
       for (int t = 0; t < n; ++t) {
         const int pos = n_past + t;
-        cpu::rope(&q_[t * n_q], hp_.n_head, hp_.head_dim, pos, hp_.rope_freq_base,
-                  hp_.rope_freq_scale);
-        cpu::rope(&k_[t * n_kv], hp_.n_head_kv, hp_.head_dim, pos, hp_.rope_freq_base,
-                  hp_.rope_freq_scale);
+        rope(&q_[t * n_q], hp_.n_head, hp_.head_dim, pos, freq_base, freq_scale);
+        rope(&k_[t * n_kv], hp_.n_head_kv, hp_.head_dim, pos, freq_base, freq_scale);
         std::memcpy(k_at(il, pos), &k_[t * n_kv], sizeof(float) * n_kv);
         std::memcpy(v_at(il, pos), &v_[t * n_kv], sizeof(float) * n_kv);
       }
-      attention(il, n, n_past);  // att (n, n_q)
+      attention(il, n, n_past, swa ? hp_.n_swa : 0);  // att (n, n_q)
       cpu::matmul(l.wo, att_.data(), xb_.data(), n, pool_);
+      if (!l.attn_post_norm.empty()) post_norm(l.attn_post_norm, n);
       for (size_t i = 0; i < static_cast<size_t>(n) * n_embd; ++i) x_[i] += xb_[i];
 
-      // Feed-forward block: w_down(silu(w_gate x) * w_up x).
+      // Feed-forward block: w_down(act(w_gate x) * w_up x), act = silu (SwiGLU) or gelu (GeGLU).
       for (int t = 0; t < n; ++t)
         cpu::rms_norm(&x_[t * n_embd], l.ffn_norm.data(), &xb_[t * n_embd], n_embd, hp_.rms_eps);
       const cpu::MatmulOut gate_up[] = {{&l.w_gate, hb_.data()}, {&l.w_up, hb2_.data()}};
       cpu::matmul_many(gate_up, xb_.data(), n, pool_);  // hb, hb2 (n, n_ff)
-      cpu::swiglu(hb_.data(), hb2_.data(), static_cast<int64_t>(n) * n_ff);
+      if (hp_.ffn_activation == FfnActivation::gelu_tanh) {
+        cpu::geglu_tanh(hb_.data(), hb2_.data(), static_cast<int64_t>(n) * n_ff);
+      } else {
+        cpu::swiglu(hb_.data(), hb2_.data(), static_cast<int64_t>(n) * n_ff);
+      }
       cpu::matmul(l.w_down, hb_.data(), xb_.data(), n, pool_);  // (n, n_embd)
+      if (!l.ffn_post_norm.empty()) post_norm(l.ffn_post_norm, n);
       for (size_t i = 0; i < static_cast<size_t>(n) * n_embd; ++i) x_[i] += xb_[i];
     }
 
@@ -75,6 +90,10 @@ class CpuContext final : public BackendContext {
       cpu::rms_norm(&x_[t * n_embd], w.output_norm.data(), &xb_[(t - first) * n_embd], n_embd,
                     hp_.rms_eps);
     cpu::matmul(w.output, xb_.data(), logits.data(), n_out, pool_);
+    if (const float cap = hp_.final_logit_softcap; cap > 0.0f) {
+      for (size_t i = 0; i < static_cast<size_t>(n_out) * hp_.n_vocab; ++i)
+        logits[i] = cap * std::tanh(logits[i] / cap);
+    }
   }
 
  private:
@@ -101,12 +120,35 @@ class CpuContext final : public BackendContext {
     hb2_.resize(un * hp_.n_ff);
   }
 
+  // QK-norm: RMSNorm of every query and key head of the batch, in place.
+  void qk_norm(const LayerWeights& l, int n) {
+    const int hd = hp_.head_dim;
+    for (int t = 0; t < n; ++t) {
+      for (int h = 0; h < hp_.n_head; ++h) {
+        float* q = &q_[static_cast<size_t>(t) * q_dim() + h * hd];
+        cpu::rms_norm(q, l.attn_q_norm.data(), q, hd, hp_.rms_eps);
+      }
+      for (int h = 0; h < hp_.n_head_kv; ++h) {
+        float* k = &k_[static_cast<size_t>(t) * kv_dim() + h * hd];
+        cpu::rms_norm(k, l.attn_k_norm.data(), k, hd, hp_.rms_eps);
+      }
+    }
+  }
+
+  // xb (n, n_embd) = RMSNorm(xb) with `weight`: a block's output normed before the residual add.
+  void post_norm(const std::vector<float>& weight, int n) {
+    const int n_embd = hp_.n_embd;
+    for (int t = 0; t < n; ++t)
+      cpu::rms_norm(&xb_[t * n_embd], weight.data(), &xb_[t * n_embd], n_embd, hp_.rms_eps);
+  }
+
   // Causal attention of the n new tokens over the cache: each (token, head) pair is independent.
-  // Query head h reads KV head h / (n_head / n_head_kv).
-  void attention(int layer, int n, int n_past) {
+  // Query head h reads KV head h / (n_head / n_head_kv). With a window (n_swa > 0), position p
+  // sees only positions p - n_swa + 1 .. p.
+  void attention(int layer, int n, int n_past, int n_swa) {
     const int hd = hp_.head_dim, n_head = hp_.n_head;
     const int group = hp_.n_head / hp_.n_head_kv;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    const float scale = hp_.attn_scale;
     pool_.run(
         [&](int ith, int nth) {
           thread_local std::vector<float> scores;  // (n_ctx)
@@ -116,15 +158,16 @@ class CpuContext final : public BackendContext {
             const int t = static_cast<int>(j / n_head), h = static_cast<int>(j % n_head);
             const int kvh = h / group;
             const int n_pos = n_past + t + 1;
+            const int p0 = n_swa > 0 ? std::max(0, n_pos - n_swa) : 0;  // first visible position
             const float* q = &q_[static_cast<size_t>(t) * q_dim() + h * hd];
-            for (int p = 0; p < n_pos; ++p)
-              scores[p] = cpu::dot_f32(q, k_at(layer, p) + kvh * hd, hd) * scale;
-            cpu::softmax(scores.data(), n_pos);
+            for (int p = p0; p < n_pos; ++p)
+              scores[p - p0] = cpu::dot_f32(q, k_at(layer, p) + kvh * hd, hd) * scale;
+            cpu::softmax(scores.data(), n_pos - p0);
             float* out = &att_[static_cast<size_t>(t) * q_dim() + h * hd];
             std::fill(out, out + hd, 0.0f);
-            for (int p = 0; p < n_pos; ++p) {
+            for (int p = p0; p < n_pos; ++p) {
               const float* v = v_at(layer, p) + kvh * hd;
-              const float a = scores[p];
+              const float a = scores[p - p0];
               for (int i = 0; i < hd; ++i) out[i] += a * v[i];
             }
           }

@@ -197,6 +197,21 @@ void rope(float* v, int n_head, int head_dim, int pos, float freq_base, float fr
   }
 }
 
+void rope_halves(float* v, int n_head, int head_dim, int pos, float freq_base, float freq_scale) {
+  const double p = static_cast<double>(pos) * freq_scale;
+  const int half = head_dim / 2;
+  for (int i = 0; i < half; ++i) {
+    const double theta = p * std::pow(static_cast<double>(freq_base), -2.0 * i / head_dim);
+    const float c = static_cast<float>(std::cos(theta)), s = static_cast<float>(std::sin(theta));
+    for (int h = 0; h < n_head; ++h) {
+      float* head = v + h * head_dim;
+      const float x0 = head[i], x1 = head[i + half];
+      head[i] = x0 * c - x1 * s;
+      head[i + half] = x0 * s + x1 * c;
+    }
+  }
+}
+
 void softmax(float* x, int64_t n) {
   float max = x[0];
   for (int64_t i = 1; i < n; ++i) max = std::max(max, x[i]);
@@ -206,6 +221,14 @@ void softmax(float* x, int64_t n) {
 
 void swiglu(float* gate, const float* up, int64_t n) {
   kernels_best().swiglu(gate, up, n);
+}
+
+void geglu_tanh(float* gate, const float* up, int64_t n) {
+  constexpr float kSqrt2OverPi = 0.79788456080286535588f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = gate[i];
+    gate[i] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x))) * up[i];
+  }
 }
 
 }  // namespace agentrt::engine::cpu

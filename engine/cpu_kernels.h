@@ -34,10 +34,18 @@ void rms_norm(const float* x, const float* weight, float* out, int64_t n, float 
 // pos * freq_scale * base^(-2i/head_dim) (RoPE, Su et al. 2021, as Llama applies it).
 void rope(float* v, int n_head, int head_dim, int pos, float freq_base, float freq_scale);
 
+// As rope(), but rotating the pairs (v[i], v[i + head_dim/2]) (GPT-NeoX's layout, which Gemma
+// uses; llama.cpp's "neox" RoPE).
+void rope_halves(float* v, int n_head, int head_dim, int pos, float freq_base, float freq_scale);
+
 // In place: x = softmax(x) over n elements.
 void softmax(float* x, int64_t n);
 
 // In place: gate = silu(gate) * up, n elements.
 void swiglu(float* gate, const float* up, int64_t n);
+
+// In place: gate = gelu(gate) * up, n elements, with GELU's tanh approximation
+// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (Gemma's GeGLU).
+void geglu_tanh(float* gate, const float* up, int64_t n);
 
 }  // namespace agentrt::engine::cpu

@@ -1,6 +1,7 @@
 #include "agentrt/engine/model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 namespace agentrt::engine {
@@ -47,11 +48,36 @@ int positive_int(const GgufFile& file, const std::string& key, int64_t fallback,
   return static_cast<int>(v);
 }
 
+// Gemma 3's layer pattern: the metadata's attention.sliding_window_pattern (an array of per-layer
+// flags, or a period), else llama.cpp's default period of 6. With period P, layer il slides
+// unless il % P == P - 1 (every P-th layer is global).
+std::vector<bool> sliding_layers(const GgufFile& file, const std::string& key, int n_layer) {
+  std::vector<bool> swa(static_cast<size_t>(n_layer));
+  if (const GgufValue* v = file.find(key); v && v->type == GgufValueType::ARRAY) {
+    const GgufArray& flags = file.require_array(key);
+    if (flags.items.size() != swa.size())
+      file.fail("metadata '" + key + "' has " + std::to_string(flags.items.size()) +
+                " entries, expected one per layer (" + std::to_string(n_layer) + ")");
+    for (size_t il = 0; il < swa.size(); ++il) {
+      const GgufValue& item = flags.items[il];
+      swa[il] = item.type == GgufValueType::BOOL ? item.as_bool(key) : item.as_int(key) != 0;
+    }
+    return swa;
+  }
+  const int64_t period = file.get_int(key, 6);
+  if (period < 0 || period > 4096)
+    file.fail("metadata '" + key + "' = " + std::to_string(period) + " is out of range [0, 4096]");
+  for (int il = 0; il < n_layer; ++il)
+    swa[static_cast<size_t>(il)] = period == 0 || il % period < period - 1;
+  return swa;
+}
+
 ModelHParams read_hparams(const GgufFile& file) {
   ModelHParams hp;
   hp.arch = file.require_string("general.architecture");
-  if (hp.arch != "llama")
-    file.fail("architecture '" + hp.arch + "' is not supported (supported: llama)");
+  if (hp.arch != "llama" && hp.arch != "gemma3")
+    file.fail("architecture '" + hp.arch + "' is not supported (supported: llama, gemma3)");
+  const bool gemma3 = hp.arch == "gemma3";
   hp.name = file.get_string("general.name", "");
   const std::string a = hp.arch + ".";
   constexpr int64_t kMaxDim = 1 << 20;
@@ -61,19 +87,30 @@ ModelHParams read_hparams(const GgufFile& file) {
   hp.n_ff = positive_int(file, a + "feed_forward_length", -1, kMaxDim);
   hp.n_head = positive_int(file, a + "attention.head_count", -1, 4096);
   hp.n_head_kv = positive_int(file, a + "attention.head_count_kv", hp.n_head, 4096);
-  if (hp.n_embd % hp.n_head != 0)
-    file.fail("embedding_length " + std::to_string(hp.n_embd) + " is not a multiple of " +
-              "head_count " + std::to_string(hp.n_head));
   if (hp.n_head % hp.n_head_kv != 0)
     file.fail("head_count " + std::to_string(hp.n_head) + " is not a multiple of head_count_kv " +
               std::to_string(hp.n_head_kv));
-  hp.head_dim = hp.n_embd / hp.n_head;
+  // The head size: attention.key_length where given (Gemma 3: 256 with n_embd 640 and 4 heads),
+  // else n_embd / n_head.
+  if (file.find(a + "attention.key_length")) {
+    hp.head_dim = positive_int(file, a + "attention.key_length", -1, kMaxDim);
+    const int64_t v_len = file.get_int(a + "attention.value_length", hp.head_dim);
+    if (v_len != hp.head_dim)
+      file.fail("attention.value_length " + std::to_string(v_len) + " differs from key_length " +
+                std::to_string(hp.head_dim) + "; that is not supported");
+  } else {
+    if (hp.n_embd % hp.n_head != 0)
+      file.fail("embedding_length " + std::to_string(hp.n_embd) + " is not a multiple of " +
+                "head_count " + std::to_string(hp.n_head));
+    hp.head_dim = hp.n_embd / hp.n_head;
+  }
   if (hp.head_dim % 2 != 0) file.fail("head dimension " + std::to_string(hp.head_dim) + " is odd");
   const int64_t n_rot = file.get_int(a + "rope.dimension_count", hp.head_dim);
   if (n_rot != hp.head_dim)
     file.fail("partial rotary embeddings (rope.dimension_count " + std::to_string(n_rot) +
               " != head dimension " + std::to_string(hp.head_dim) + ") are not supported");
-  hp.rms_eps = static_cast<float>(file.get_float(a + "attention.layer_norm_rms_epsilon", 1e-5));
+  hp.rms_eps = static_cast<float>(
+      file.get_float(a + "attention.layer_norm_rms_epsilon", gemma3 ? 1e-6 : 1e-5));
   hp.rope_freq_base = static_cast<float>(file.get_float(a + "rope.freq_base", 10000.0));
   if (!(hp.rms_eps > 0) || !(hp.rope_freq_base > 0))
     file.fail("rms epsilon and rope.freq_base must be positive");
@@ -91,6 +128,33 @@ ModelHParams read_hparams(const GgufFile& file) {
   if (factor == 0.0) factor = 1.0;
   if (!(factor > 0)) file.fail("rope scaling factor must be positive");
   hp.rope_freq_scale = static_cast<float>(1.0 / factor);
+  hp.attn_scale = 1.0f / std::sqrt(static_cast<float>(hp.head_dim));
+
+  if (gemma3) {
+    // As llama.cpp runs Gemma 3 (src/llama-model.cpp, src/models/gemma3.cpp): NeoX RoPE, GeGLU,
+    // embeddings scaled by sqrt(n_embd), and sliding-window layers with RoPE base 10000 and no
+    // scaling. The converter has already added Gemma's +1 to every norm weight.
+    hp.rope_layout = RopeLayout::halves;
+    hp.ffn_activation = FfnActivation::gelu_tanh;
+    hp.embd_scale = std::sqrt(static_cast<float>(hp.n_embd));
+    // Gemma 3 27B scales queries by 1/sqrt(n_embd / n_head) (query_pre_attn_scalar), the others
+    // by 1/sqrt(head_dim); llama.cpp tells 27B by its 62 layers.
+    if (hp.n_layer == 62)
+      hp.attn_scale = 1.0f / std::sqrt(static_cast<float>(hp.n_embd / hp.n_head));
+    hp.final_logit_softcap = static_cast<float>(file.get_float(a + "final_logit_softcapping", 0.0));
+    if (hp.final_logit_softcap < 0 || !std::isfinite(hp.final_logit_softcap))
+      file.fail("final_logit_softcapping must be a non-negative number");
+    const int64_t n_swa = file.get_int(a + "attention.sliding_window", 0);
+    if (n_swa < 0 || n_swa > (int64_t{1} << 24))
+      file.fail("attention.sliding_window " + std::to_string(n_swa) + " is out of range");
+    if (n_swa > 0) {
+      hp.n_swa = static_cast<int>(n_swa);
+      hp.swa_layers = sliding_layers(file, a + "attention.sliding_window_pattern", hp.n_layer);
+      hp.rope_freq_base_swa = static_cast<float>(file.get_float(a + "rope.freq_base_swa", 10000.0));
+      hp.rope_freq_scale_swa = 1.0f;
+      if (!(hp.rope_freq_base_swa > 0)) file.fail("rope.freq_base_swa must be positive");
+    }
+  }
   return hp;
 }
 
@@ -136,6 +200,12 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path,
     l.w_gate = weight_view(file, layer_tensor(il, "ffn_gate"), hp.n_embd, hp.n_ff);
     l.w_down = weight_view(file, layer_tensor(il, "ffn_down"), hp.n_ff, hp.n_embd);
     l.w_up = weight_view(file, layer_tensor(il, "ffn_up"), hp.n_embd, hp.n_ff);
+    if (hp.arch == "gemma3") {
+      l.attn_q_norm = vector_f32(file, layer_tensor(il, "attn_q_norm"), hp.head_dim);
+      l.attn_k_norm = vector_f32(file, layer_tensor(il, "attn_k_norm"), hp.head_dim);
+      l.attn_post_norm = vector_f32(file, layer_tensor(il, "post_attention_norm"), hp.n_embd);
+      l.ffn_post_norm = vector_f32(file, layer_tensor(il, "post_ffw_norm"), hp.n_embd);
+    }
   }
 
   if (options.prefetch) {

@@ -212,7 +212,7 @@ GenerateResult Session::generate(const GenerateOptions& options, Sampler& sample
     const Token next = sampler.sample(impl_->logits, tokens_);
     counters.n_sample += 1;
     counters.sample_ms += ms_since(start);
-    if (options.stop_at_eos && next == tok.eos()) {
+    if (options.stop_at_eos && tok.is_end_of_generation(next)) {
       result.reason = StopReason::Eos;
       break;
     }

@@ -21,11 +21,13 @@ namespace {
 static_assert(std::endian::native == std::endian::little, "GGUF data is little-endian");
 
 constexpr int64_t kQK4_0 = 32;
+constexpr int64_t kQK5_0 = 32;
 constexpr int64_t kQK8_0 = 32;
 constexpr int64_t kQK_K = 256;  // elements per K-quant super-block
 
 // Byte sizes of one block (gguf/constants.py, GGML_QUANT_SIZES).
 constexpr size_t kQ4_0Bytes = 2 + kQK4_0 / 2;                          // d, 16 bytes of nibbles
+constexpr size_t kQ5_0Bytes = 2 + 4 + kQK5_0 / 2;                      // d, high bits, nibbles
 constexpr size_t kQ8_0Bytes = 2 + kQK8_0;                              // d, 32 int8
 constexpr size_t kQ4_KBytes = 2 + 2 + 12 + kQK_K / 2;                  // d, dmin, scales, nibbles
 constexpr size_t kQ6_KBytes = kQK_K / 2 + kQK_K / 4 + kQK_K / 16 + 2;  // ql, qh, scales, d
@@ -33,6 +35,7 @@ constexpr size_t kQ6_KBytes = kQK_K / 2 + kQK_K / 4 + kQK_K / 16 + 2;  // ql, qh
 constexpr TensorTypeTraits kF32{"f32", 1, 4};
 constexpr TensorTypeTraits kF16{"f16", 1, 2};
 constexpr TensorTypeTraits kQ4_0{"q4_0", kQK4_0, kQ4_0Bytes};
+constexpr TensorTypeTraits kQ5_0{"q5_0", kQK5_0, kQ5_0Bytes};
 constexpr TensorTypeTraits kQ8_0{"q8_0", kQK8_0, kQ8_0Bytes};
 constexpr TensorTypeTraits kQ4_K{"q4_K", kQK_K, kQ4_KBytes};
 constexpr TensorTypeTraits kQ6_K{"q6_K", kQK_K, kQ6_KBytes};
@@ -78,6 +81,22 @@ void dequantize_block_q4_0(const uint8_t* b, float* dst) {
   for (int j = 0; j < 16; ++j) {
     dst[j] = static_cast<float>((qs[j] & 0x0F) - 8) * d;
     dst[j + 16] = static_cast<float>((qs[j] >> 4) - 8) * d;
+  }
+}
+
+// Q5_0 (gguf/quants.py Q5_0): d, then a little-endian 32-bit word whose bit j is the fifth bit of
+// element j, then 16 bytes of low nibbles laid out as Q4_0's (elements 0..15 low, 16..31 high);
+// x = (q-16)*d.
+void dequantize_block_q5_0(const uint8_t* b, float* dst) {
+  const float d = load_f16(b);
+  uint32_t qh;
+  std::memcpy(&qh, b + 2, sizeof qh);
+  const uint8_t* qs = b + 6;
+  for (int j = 0; j < 16; ++j) {
+    const int lo = (qs[j] & 0x0F) | static_cast<int>(((qh >> j) & 1u) << 4);
+    const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
+    dst[j] = static_cast<float>(lo - 16) * d;
+    dst[j + 16] = static_cast<float>(hi - 16) * d;
   }
 }
 
@@ -189,6 +208,26 @@ void quantize_block_q4_0(const float* x, uint8_t* b) {
   };
   for (int j = 0; j < 16; ++j)
     b[2 + j] = static_cast<uint8_t>(nibble(x[j]) | (nibble(x[j + 16]) << 4));
+}
+
+// Q5_0, as ggml's quantize_row_q5_0_ref and gguf/quants.py: d = -max / 16 with max the signed
+// value of largest magnitude; q = min(31, trunc(x / d + 16.5)). Layout as in
+// dequantize_block_q5_0.
+void quantize_block_q5_0(const float* x, uint8_t* b) {
+  const float d = signed_absmax(x, 32) / -16.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  store_u16(b, fp32_to_fp16(d));
+  auto q5 = [id](float v) {
+    return static_cast<uint32_t>(std::clamp(static_cast<int>(unfused(v * id) + 16.5f), 0, 31));
+  };
+  uint32_t qh = 0;
+  for (int j = 0; j < 16; ++j) {
+    const uint32_t lo = q5(x[j]), hi = q5(x[j + 16]);
+    b[6 + j] = static_cast<uint8_t>((lo & 0x0F) | ((hi & 0x0F) << 4));
+    qh |= (lo >> 4) << j;
+    qh |= (hi >> 4) << (j + 16);
+  }
+  std::memcpy(b + 2, &qh, sizeof qh);
 }
 
 // x ~ scale * q - min with q in [0, nmax]: the K-quant sub-block model.
@@ -420,11 +459,13 @@ struct SupportedType {
   void (*quantize)(const float* src, uint8_t* dst, int64_t n);
 };
 
-constexpr std::array<SupportedType, 7> kSupportedTypes = {{
+constexpr std::array<SupportedType, 8> kSupportedTypes = {{
     {TensorType::F32, kF32, copy_f32_from_bytes, copy_f32_to_bytes},
     {TensorType::F16, kF16, decode_halves<fp16_to_fp32>, encode_halves<fp32_to_fp16>},
     {TensorType::Q4_0, kQ4_0, dequantize_blocks<dequantize_block_q4_0, kQ4_0>,
      quantize_blocks<quantize_block_q4_0, kQ4_0>},
+    {TensorType::Q5_0, kQ5_0, dequantize_blocks<dequantize_block_q5_0, kQ5_0>,
+     quantize_blocks<quantize_block_q5_0, kQ5_0>},
     {TensorType::Q8_0, kQ8_0, dequantize_blocks<dequantize_block_q8_0, kQ8_0>,
      quantize_blocks<quantize_block_q8_0, kQ8_0>},
     {TensorType::Q4_K, kQ4_K, dequantize_blocks<dequantize_block_q4_k, kQ4_K>,

@@ -193,9 +193,15 @@ struct Tokenizer::Impl {
   std::vector<bool> starts_with_space_symbol;  // surface begins with a space from "▁"
   bool strip_first_space = true;               // sentencepiece's decoder drops the dummy prefix
   Token bos = -1, eos = -1, unk = -1;
+  std::vector<Token> end_of_generation;  // EOS and turn-ending control tokens
 
   // Control pieces that parse_special recognises in text, by first byte, longest first.
   std::array<std::vector<Token>, 256> specials_by_first_byte;
+  // User-defined pieces holding a plain space (Gemma's runs of spaces, "  " ... ): sentencepiece
+  // matches user-defined pieces after turning spaces into "▁", so it can never see these; like
+  // llama.cpp, encode() cuts them out of the raw text first. By first byte, longest first.
+  std::array<std::vector<Token>, 256> raw_pieces_by_first_byte;
+  bool has_raw_pieces = false;
 
   int n_vocab() const { return static_cast<int>(types.size()); }
   bool valid(Token token) const { return token >= 0 && token < n_vocab(); }
@@ -210,12 +216,25 @@ struct Tokenizer::Impl {
     out.insert(out.end(), ids.begin(), ids.end());
   }
 
-  // The longest control piece that `text` starts with, or -1.
-  Token match_special(std::string_view text) const {
-    for (Token id : specials_by_first_byte[static_cast<uint8_t>(text.front())]) {
-      if (text.starts_with(processor.IdToPiece(id))) return id;
+  // The longest piece that `text` starts with among the control pieces (with parse_special) and
+  // the raw user-defined ones, or -1.
+  Token match_special(std::string_view text, bool parse_special) const {
+    const auto first = static_cast<uint8_t>(text.front());
+    Token best = -1;
+    size_t best_size = 0;
+    for (const auto* ids : {parse_special ? &specials_by_first_byte[first] : nullptr,
+                            &raw_pieces_by_first_byte[first]}) {
+      if (!ids) continue;
+      for (Token id : *ids) {  // longest first: the first match is this list's longest
+        const std::string& piece = processor.IdToPiece(id);
+        if (piece.size() > best_size && text.starts_with(piece)) {
+          best = id;
+          best_size = piece.size();
+          break;
+        }
+      }
     }
-    return -1;
+    return best;
   }
 };
 
@@ -257,6 +276,14 @@ std::unique_ptr<Tokenizer> Tokenizer::from_serialized_proto(std::string proto) {
       case kUnknown:
         impl.surfaces[id] = kUnknownSurface;
         break;
+      case kUserDefined:
+        if (piece.find(' ') != std::string::npos) {
+          impl.raw_pieces_by_first_byte[static_cast<uint8_t>(piece[0])].push_back(id);
+          impl.has_raw_pieces = true;
+        }
+        impl.surfaces[id] = replace_space_symbols(piece);
+        impl.starts_with_space_symbol[id] = piece.starts_with(kSpaceSymbol);
+        break;
       case kByte:
         if (const int byte = byte_piece_value(piece); byte >= 0) {
           impl.surfaces[id] = std::string(1, static_cast<char>(byte));
@@ -268,10 +295,19 @@ std::unique_ptr<Tokenizer> Tokenizer::from_serialized_proto(std::string proto) {
         impl.starts_with_space_symbol[id] = piece.starts_with(kSpaceSymbol);
     }
   }
-  for (auto& ids : impl.specials_by_first_byte) {
-    std::ranges::stable_sort(ids, [&](Token a, Token b) {
-      return impl.processor.IdToPiece(a).size() > impl.processor.IdToPiece(b).size();
-    });
+  if (impl.eos >= 0) impl.end_of_generation.push_back(impl.eos);
+  for (std::string_view name : {"<end_of_turn>", "<|im_end|>", "<|eot_id|>", "<|end|>"}) {
+    const Token id = impl.processor.PieceToId(name);
+    if (id >= 0 && id < n && id != impl.eos && impl.types[id] == kControl &&
+        impl.processor.IdToPiece(id) == name)
+      impl.end_of_generation.push_back(id);
+  }
+  for (auto* lists : {&impl.specials_by_first_byte, &impl.raw_pieces_by_first_byte}) {
+    for (auto& ids : *lists) {
+      std::ranges::stable_sort(ids, [&](Token a, Token b) {
+        return impl.processor.IdToPiece(a).size() > impl.processor.IdToPiece(b).size();
+      });
+    }
   }
   impl.proto = std::move(proto);
   return tokenizer;
@@ -358,6 +394,11 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& file) {
     }
     if (vocab.unk_id >= 0) vocab.types[vocab.unk_id] = kUnknown;
   }
+  // sentencepiece needs its unk_id to be an UNKNOWN piece; llama.cpp's converter types Gemma 3's
+  // <unk> CONTROL. A vocabulary without any unknown piece is still refused.
+  if (vocab.unk_id >= 0 && first_unknown == vocab.types.end() &&
+      vocab.types[vocab.unk_id] == kControl)
+    vocab.types[vocab.unk_id] = kUnknown;
   // sentencepiece refuses BYTE pieces unless byte_fallback is on, and with it on it needs them.
   vocab.byte_fallback = std::ranges::find(vocab.types, kByte) != vocab.types.end();
   vocab.add_dummy_prefix = file.get_bool("tokenizer.ggml.add_space_prefix", true);
@@ -377,7 +418,7 @@ std::vector<Token> Tokenizer::encode(std::string_view text, bool add_bos,
   std::vector<Token> ids;
   ids.reserve(text.size() / 3 + 2);
   if (add_bos && impl.bos >= 0) ids.push_back(impl.bos);
-  if (!parse_special) {
+  if (!parse_special && !impl.has_raw_pieces) {
     impl.encode_into(ids, text, true);
     return ids;
   }
@@ -385,7 +426,7 @@ std::vector<Token> Tokenizer::encode(std::string_view text, bool add_bos,
   // special token is encoded as it stands.
   size_t segment_start = 0;
   for (size_t pos = 0; pos < text.size();) {
-    const Token special = impl.match_special(text.substr(pos));
+    const Token special = impl.match_special(text.substr(pos), parse_special);
     if (special < 0) {
       ++pos;
       continue;
@@ -434,6 +475,10 @@ Token Tokenizer::unk() const {
 
 bool Tokenizer::is_control(Token token) const {
   return impl_->valid(token) && impl_->types[token] == kControl;
+}
+
+bool Tokenizer::is_end_of_generation(Token token) const {
+  return std::ranges::find(impl_->end_of_generation, token) != impl_->end_of_generation.end();
 }
 
 std::string_view Tokenizer::piece(Token token) const {

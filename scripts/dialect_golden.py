@@ -38,8 +38,8 @@ def compact_line(tool):
     return "- %s(%s): %s" % (tool["name"], ", ".join(required + optional), tool["description"])
 
 
-def chatml(messages, tools, prompt):
-    system, rest, has_system = split_system(messages)
+def tool_system_text(system, tools, prompt):
+    """The system text with chatml's "# Tools" section (shared by chatml and gemma)."""
     if tools:
         if prompt == "full":
             block = (
@@ -60,28 +60,67 @@ def chatml(messages, tools, prompt):
                 '{"name": <tool-name>, "arguments": <args-json-object>}.'
             )
         system += ("\n\n" if system else "") + "# Tools\n" + block
+    return system
+
+
+def assistant_body(m):
+    body = m["thoughts"] + "\n" if m.get("thoughts") else ""
+    calls = m.get("tool_calls", [])
+    if calls:
+        return body + "\n".join("<tool_call>\n" + call_json(c) + "\n</tool_call>" for c in calls)
+    return body + m["content"]
+
+
+def tool_response(m):
+    body = '{"name": ' + dumps(m["name"]) + ', "content": ' + dumps(m["content"]) + "}"
+    return "<tool_response>\n" + body + "\n</tool_response>"
+
+
+def chatml(messages, tools, prompt):
+    system, rest, has_system = split_system(messages)
+    system = tool_system_text(system, tools, prompt)
     out = "<|im_start|>system\n" + system + "<|im_end|>\n" if system or has_system else ""
     in_results = False
     for m in rest:
         if m["role"] == "tool":
             out += "\n" if in_results else "<|im_start|>user\n"
-            body = '{"name": ' + dumps(m["name"]) + ', "content": ' + dumps(m["content"]) + "}"
-            out += "<tool_response>\n" + body + "\n</tool_response>"
+            out += tool_response(m)
             in_results = True
             continue
         if in_results:
             out += "<|im_end|>\n"
         in_results = False
         if m["role"] == "assistant":
-            body = m["thoughts"] + "\n" if m.get("thoughts") else ""
-            calls = m.get("tool_calls", [])
-            if calls:
-                body += "\n".join("<tool_call>\n" + call_json(c) + "\n</tool_call>" for c in calls)
-            else:
-                body += m["content"]
-            out += "<|im_start|>assistant\n" + body + "<|im_end|>\n"
+            out += "<|im_start|>assistant\n" + assistant_body(m) + "<|im_end|>\n"
         else:
             out += "<|im_start|>" + m["role"] + "\n" + m["content"] + "<|im_end|>\n"
+    return out
+
+
+def gemma(messages, tools, prompt):
+    """Gemma turns; the system text and tool block open the first user turn."""
+    system, rest, _ = split_system(messages)
+    system = tool_system_text(system, tools, prompt)
+    out, state = "", None  # state: None, "system" or "results" (a user turn left open)
+    if system:
+        out, state = "<start_of_turn>user\n" + system + "\n\n", "system"
+    for m in rest:
+        if m["role"] == "tool":
+            out += {"results": "\n", "system": "", None: "<start_of_turn>user\n"}[state]
+            out += tool_response(m)
+            state = "results"
+        elif m["role"] == "assistant":
+            if state:
+                out += "<end_of_turn>\n"
+            out += "<start_of_turn>model\n" + assistant_body(m) + "<end_of_turn>\n"
+            state = None
+        else:
+            if state == "results":
+                out += "<end_of_turn>\n"
+            if state != "system":
+                out += "<start_of_turn>user\n"
+            out += m["content"] + "<end_of_turn>\n"
+            state = None
     return out
 
 
@@ -219,6 +258,7 @@ def main():
         for prompt in ("full", "compact"):
             cases.append(("chatml-%s-%s.txt" % (prompt, name), chatml, messages, prompt))
             cases.append(("react-%s-%s.txt" % (prompt, name), react, messages, prompt))
+            cases.append(("gemma-%s-%s.txt" % (prompt, name), gemma, messages, prompt))
         cases.append(("moss-%s.txt" % name, moss, messages, "full"))
     for name, messages in data["moss_conversations"].items():
         cases.append(("moss-moss_%s.txt" % name, moss, messages, "full"))

@@ -4,8 +4,11 @@
 For each type, <type>.bin holds whole blocks of raw bytes (random quantized values, with finite
 f16 scales drawn from a sane range, plus edge-case blocks) and <type>.f32 holds what
 gguf.quants.dequantize makes of them, as little-endian float32. For the types that gguf can
-quantize with ggml's reference algorithm (q8_0, q4_0), <type>_quant_in.f32 is a float input and
-<type>_quant.bin the bytes gguf.quants.quantize makes of it.
+quantize with ggml's reference algorithm (q8_0, q4_0, q5_0), <type>_quant_in.f32 is a float input
+and <type>_quant.bin the bytes gguf.quants.quantize makes of it.
+
+Types added later (q5_0) draw from their own generator (seed SEED + 1), after everything else, so
+that adding them leaves the earlier files byte-identical.
 
     python3 scripts/gen_quant_vectors.py [--out tests/data/quant]
 
@@ -22,7 +25,7 @@ from gguf import GGMLQuantizationType as T
 from gguf.quants import dequantize, quantize
 
 SEED = 20261128
-N_RANDOM_BLOCKS = {T.Q4_0: 48, T.Q8_0: 48, T.Q4_K: 12, T.Q6_K: 12}
+N_RANDOM_BLOCKS = {T.Q4_0: 48, T.Q5_0: 48, T.Q8_0: 48, T.Q4_K: 12, T.Q6_K: 12}
 
 
 def f16_bytes(values) -> np.ndarray:
@@ -72,6 +75,18 @@ def blocks_q4_0(rng):
          edge_block(rng, T.Q4_0, (0, 0.25)),  # all nibbles 0 (-8)
          edge_block(rng, T.Q4_0, (0, 65504.0), (2, (18, 0x0F))),  # largest f16 scale
          edge_block(rng, T.Q4_0, (0, 0x0001), (2, (18, None)))],  # subnormal scale
+    ])
+
+
+def blocks_q5_0(rng):
+    return np.concatenate([
+        random_blocks(rng, T.Q5_0, [0], 1e-4, 2.0),
+        [edge_block(rng, T.Q5_0, (2, (22, None))),  # zero scale
+         edge_block(rng, T.Q5_0, (0, -0.5), (2, (22, 0xFF))),  # negative scale, q = 31
+         edge_block(rng, T.Q5_0, (0, 0.25)),  # all q = 0 (-16)
+         edge_block(rng, T.Q5_0, (0, 0.125), (2, [0xFF, 0, 0, 0xFF])),  # high bits of 0..7, 24..31
+         edge_block(rng, T.Q5_0, (0, 65504.0), (6, (22, 0x0F))),  # largest f16 scale
+         edge_block(rng, T.Q5_0, (0, 0x0001), (2, (22, None)))],  # subnormal scale
     ])
 
 
@@ -163,6 +178,23 @@ def main():
         name = qtype.name.lower()
         (args.out / f"{name}_quant_in.f32").write_bytes(x.astype("<f4").tobytes())
         (args.out / f"{name}_quant.bin").write_bytes(q.tobytes())
+
+    # Later types, from their own generator (see the module docstring).
+    rng2 = np.random.default_rng(SEED + 1)
+    for qtype, make in {T.Q5_0: blocks_q5_0}.items():
+        raw = make(rng2).reshape(-1)
+        expected = dequantize(raw, qtype).astype("<f4", copy=False).reshape(-1)
+        name = qtype.name.lower()
+        (args.out / f"{name}.bin").write_bytes(raw.tobytes())
+        (args.out / f"{name}.f32").write_bytes(expected.tobytes())
+    for qtype in (T.Q5_0,):
+        x = rng2.standard_normal(32 * 16).astype(np.float32)
+        x[32:64] = 0.0
+        x[64:96] = np.linspace(-1.0, 1.0, 32, dtype=np.float32)
+        x[96:128] *= 1e-3
+        name = qtype.name.lower()
+        (args.out / f"{name}_quant_in.f32").write_bytes(x.astype("<f4").tobytes())
+        (args.out / f"{name}_quant.bin").write_bytes(quantize(x, qtype).tobytes())
 
     # Rounding float32 to f16 (numpy's astype) and to bf16 (gguf, as ggml): random magnitudes
     # across both formats' ranges, exact ties, overflow, subnormals, zeros, infinities; no NaN

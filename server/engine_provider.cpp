@@ -32,9 +32,9 @@ class EngineProvider final : public ModelProvider {
         file_name_(path.filename().string()),
         id_(options.model_id.empty() ? path.stem().string() : options.model_id),
         session_options_(options.session) {
-    const auto choice =
-        agent::choose_dialect(options.dialect, model_->chat_dialect(),
-                              model_->file().get_string("tokenizer.chat_template", ""));
+    const auto choice = agent::choose_dialect(
+        options.dialect, model_->chat_dialect(),
+        model_->file().get_string("tokenizer.chat_template", ""), model_->hparams().arch);
     dialect_ = agent::dialect_by_name(choice.name);
     const std::string prompt =
         options.tool_prompt.empty() ? model_->chat_tool_prompt() : options.tool_prompt;

@@ -39,12 +39,11 @@ class WordCount final : public agentrt::tools::Tool {
   }
 
  private:
-  agentrt::tools::ToolSpec spec_{
-      "word_count",
-      "Counts the words in a text.",
-      {{"type", "object"},
-       {"properties", {{"text", {{"type", "string"}}}}},
-       {"required", {"text"}}}};
+  agentrt::tools::ToolSpec spec_{"word_count",
+                                 "Counts the words in a text.",
+                                 {{"type", "object"},
+                                  {"properties", {{"text", {{"type", "string"}}}}},
+                                  {"required", {"text"}}}};
 };
 
 std::unique_ptr<agentrt::tools::Registry> make_tools() {
@@ -82,7 +81,7 @@ int main(int argc, char** argv) try {
   }
 
   const auto dialect = agent::dialect_by_name(
-      agent::choose_dialect("", model->chat_dialect(), "").name);
+      agent::choose_dialect("", model->chat_dialect(), "", model->hparams().arch).name);
   engine::Session session(model, {.n_ctx = 2048});
   engine::Sampler sampler({.temperature = 0.0f});
   for (std::string line; std::getline(std::cin, line);) {

@@ -83,8 +83,10 @@ TEST_P(DialectProperties, AssistantTurnIsModelTextPlusEndOfTurn) {
 
     ParsedTurn parsed = dialect_->parse(model_text, registry_.get());
     EXPECT_FALSE(parsed.has_errors()) << model_text;
-    EXPECT_EQ(parsed.thoughts,
-              GetParam().dialect == "chatml" && m.tool_calls.empty() ? std::string() : m.thoughts);
+    // chatml and gemma have no place for thoughts beside an answer: they are part of its text.
+    const bool answer_holds_thoughts =
+        (GetParam().dialect == "chatml" || GetParam().dialect == "gemma") && m.tool_calls.empty();
+    EXPECT_EQ(parsed.thoughts, answer_holds_thoughts ? std::string() : m.thoughts);
     ASSERT_EQ(parsed.calls.size(), m.tool_calls.size()) << model_text;
     for (std::size_t i = 0; i < m.tool_calls.size(); ++i) {
       EXPECT_EQ(parsed.calls[i].call.name, m.tool_calls[i].name);
@@ -124,6 +126,7 @@ std::vector<Case> all_cases() {
     for (auto prompt : {ToolPrompt::full, ToolPrompt::compact}) {
       cases.push_back({"chatml", prompt, conv});
       cases.push_back({"react", prompt, conv});
+      cases.push_back({"gemma", prompt, conv});
     }
     cases.push_back({"moss", ToolPrompt::full, conv});
   }
@@ -133,13 +136,14 @@ std::vector<Case> all_cases() {
 
 INSTANTIATE_TEST_SUITE_P(All, DialectProperties, testing::ValuesIn(all_cases()), case_name);
 
-TEST(DialectFactory, KnowsTheThreeDialects) {
+TEST(DialectFactory, KnowsTheBuiltInDialects) {
+  EXPECT_EQ(dialect_names(), (std::vector<std::string>{"chatml", "moss", "react", "gemma"}));
   for (const auto& name : dialect_names()) EXPECT_EQ(dialect_by_name(name)->name(), name);
   try {
     dialect_by_name("llama3");
     FAIL() << "expected DialectError";
   } catch (const DialectError& e) {
-    EXPECT_NE(std::string(e.what()).find("chatml, moss, react"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("chatml, moss, react, gemma"), std::string::npos);
   }
 }
 
@@ -151,6 +155,14 @@ TEST(DialectChooser, OverrideThenMetadataThenTemplateThenDefault) {
   EXPECT_EQ(choose_dialect("", "", "{% for m in messages %}<|im_start|>{{m.role}}").name, "chatml");
   EXPECT_EQ(choose_dialect("", "", "{{ '<|Human|>: ' + m.content + '<eoh>' }}").name, "moss");
   EXPECT_EQ(choose_dialect("", "", "Thought: ... Action Input: ...").name, "react");
+  EXPECT_EQ(choose_dialect("", "", "{{ '<start_of_turn>' + role + '\\n' }}").name, "gemma");
+  // A gemma3 model without metadata or template gets the gemma dialect; metadata still wins.
+  const auto by_arch = choose_dialect("", "", "", "gemma3");
+  EXPECT_EQ(by_arch.name, "gemma");
+  EXPECT_EQ(by_arch.reason, "architecture");
+  EXPECT_EQ(choose_dialect("", "chatml", "", "gemma3").name, "chatml");
+  EXPECT_EQ(choose_dialect("react", "", "", "gemma3").name, "react");
+  EXPECT_EQ(choose_dialect("", "", "", "llama").name, "chatml");
   auto fallback = choose_dialect("", "", "[INST] {{ m }} [/INST]");
   EXPECT_EQ(fallback.name, "chatml");
   EXPECT_EQ(fallback.reason, "default");
@@ -187,6 +199,53 @@ TEST(ChatmlRender, CompactToolLinesListOptionalArguments) {
                       "- search(query, k?): Searches the documents.\n"),
             std::string::npos)
       << text;
+}
+
+TEST(GemmaRender, SystemTextAndToolsOpenTheFirstUserTurn) {
+  auto samples = test::sample_conversations();
+  auto dialect = dialect_by_name("gemma");
+  const auto& messages = samples.conversations.at("circle");
+  RenderOptions options;
+  options.tool_prompt = ToolPrompt::compact;
+  const std::string text = dialect->render(messages, samples.tools, options);
+  const std::string expected_start =
+      "<start_of_turn>user\n" + messages[0].content + "\n\n# Tools\n- calculator(expression): ";
+  EXPECT_TRUE(text.starts_with(expected_start)) << text;
+  EXPECT_NE(text.find("<tool_call></tool_call> block per call holding {\"name\": <tool-name>, "
+                      "\"arguments\": <args-json-object>}.\n\n" +
+                      messages[1].content + "<end_of_turn>\n<start_of_turn>model\n<tool_call>\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("<start_of_turn>system"), std::string::npos) << "Gemma has no system role";
+  EXPECT_TRUE(text.ends_with("<end_of_turn>\n<start_of_turn>model\n" + messages.back().content +
+                             "<end_of_turn>\n"))
+      << text;
+  // Without system text or tools, turns are plain Gemma turns.
+  std::vector<Message> chat{Message::user("Hi"), Message::answer("Hello!")};
+  EXPECT_EQ(dialect->render(chat, {}, {}),
+            "<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n");
+  EXPECT_EQ(dialect->render(std::span(chat).first(1), {}, {.add_generation_prompt = true}),
+            "<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n");
+  EXPECT_EQ(dialect->stop_sequences(),
+            (std::vector<std::string>{"<end_of_turn>", "<start_of_turn>"}));
+}
+
+TEST(GemmaParse, ReadsChatmlToolCallsAndStopsAtEndOfTurn) {
+  auto dialect = dialect_by_name("gemma");
+  auto registry = test::agent_registry();
+  const ParsedTurn calls = dialect->parse(
+      "Let me compute.\n<tool_call>\n{\"name\": \"calculator\", \"arguments\": "
+      "{\"expression\": \"2+2\"}}\n</tool_call><end_of_turn>ignored",
+      registry.get());
+  ASSERT_EQ(calls.calls.size(), 1u);
+  EXPECT_TRUE(calls.calls[0].valid()) << calls.calls[0].error;
+  EXPECT_EQ(calls.calls[0].call.name, "calculator");
+  EXPECT_EQ(calls.thoughts, "Let me compute.");
+  const ParsedTurn answer = dialect->parse("  It is 4.<end_of_turn>\n<start_of_turn>user", nullptr);
+  ASSERT_TRUE(answer.is_answer());
+  EXPECT_EQ(*answer.answer, "It is 4.");
+  EXPECT_TRUE(
+      dialect->parse("<tool_call>{\"name\": \"nope\"}</tool_call>", registry.get()).has_errors());
 }
 
 TEST(MessageJson, RoundTrips) {

@@ -1,5 +1,6 @@
 #include "reference_forward.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -58,16 +59,25 @@ std::vector<double> reference_logits(const std::filesystem::path& path,
                                      const std::vector<int>& tokens) {
   auto file = engine::GgufFile::open(path);
   const engine::GgufFile& f = *file;
-  const int64_t n_embd = f.require_int("llama.embedding_length");
-  const int64_t n_layer = f.require_int("llama.block_count");
-  const int64_t n_head = f.require_int("llama.attention.head_count");
-  const int64_t n_head_kv = f.get_int("llama.attention.head_count_kv", n_head);
-  const double eps = f.get_float("llama.attention.layer_norm_rms_epsilon", 1e-5);
-  const double base = f.get_float("llama.rope.freq_base", 10000.0);
+  const std::string arch = f.require_string("general.architecture");
+  const bool gemma3 = arch == "gemma3";
+  const std::string a = arch + ".";
+  const int64_t n_embd = f.require_int(a + "embedding_length");
+  const int64_t n_layer = f.require_int(a + "block_count");
+  const int64_t n_head = f.require_int(a + "attention.head_count");
+  const int64_t n_head_kv = f.get_int(a + "attention.head_count_kv", n_head);
+  const double eps = f.get_float(a + "attention.layer_norm_rms_epsilon", gemma3 ? 1e-6 : 1e-5);
+  const double base = f.get_float(a + "rope.freq_base", 10000.0);
   double pos_scale = 1.0;
-  if (f.get_string("llama.rope.scaling.type", "") == "linear")
-    pos_scale = 1.0 / f.get_float("llama.rope.scaling.factor", 1.0);
-  const int64_t hd = n_embd / n_head;
+  if (f.get_string(a + "rope.scaling.type", "") == "linear")
+    pos_scale = 1.0 / f.get_float(a + "rope.scaling.factor", 1.0);
+  const int64_t hd = f.get_int(a + "attention.key_length", n_embd / n_head);
+  // Gemma 3 (as llama.cpp runs it): sliding-window layers (all but every period-th) with RoPE
+  // base 10000 and no scaling, NeoX-layout RoPE, GeGLU, sqrt(n_embd)-scaled embeddings.
+  const int64_t window = gemma3 ? f.get_int(a + "attention.sliding_window", 0) : 0;
+  const int64_t period = f.get_int(a + "attention.sliding_window_pattern", 6);
+  const double softcap = f.get_float(a + "final_logit_softcapping", 0.0);
+  auto sliding = [&](int64_t il) { return window > 0 && il % period < period - 1; };
 
   const Tensor embd = load(f, "token_embd.weight");
   const Tensor out_norm = load(f, "output_norm.weight");
@@ -76,20 +86,32 @@ std::vector<double> reference_logits(const std::filesystem::path& path,
   const size_t n = tokens.size();
 
   std::vector<std::vector<double>> x(n);
-  for (size_t t = 0; t < n; ++t)
+  for (size_t t = 0; t < n; ++t) {
     x[t].assign(embd.data.begin() + tokens[t] * n_embd,
                 embd.data.begin() + (tokens[t] + 1) * n_embd);
+    if (gemma3)
+      for (double& e : x[t]) e *= std::sqrt(static_cast<double>(n_embd));
+  }
 
-  auto rotate = [&](std::vector<double>& v, int64_t heads, size_t pos) {
+  // Rotates element pairs of each head: (2i, 2i+1) for Llama, (i, i + hd/2) for Gemma.
+  auto rotate = [&](std::vector<double>& v, int64_t heads, size_t pos, double b, double scale) {
     for (int64_t h = 0; h < heads; ++h)
       for (int64_t i = 0; i < hd / 2; ++i) {
-        const double theta = pos * pos_scale * std::pow(base, -2.0 * i / hd);
-        double& a = v[h * hd + 2 * i];
-        double& b = v[h * hd + 2 * i + 1];
-        const double a0 = a, b0 = b;
-        a = a0 * std::cos(theta) - b0 * std::sin(theta);
-        b = a0 * std::sin(theta) + b0 * std::cos(theta);
+        const double theta = pos * scale * std::pow(b, -2.0 * i / hd);
+        double& e0 = v[h * hd + (gemma3 ? i : 2 * i)];
+        double& e1 = v[h * hd + (gemma3 ? i + hd / 2 : 2 * i + 1)];
+        const double a0 = e0, b0 = e1;
+        e0 = a0 * std::cos(theta) - b0 * std::sin(theta);
+        e1 = a0 * std::sin(theta) + b0 * std::cos(theta);
       }
+  };
+  // RMSNorm of each head of v, in place.
+  auto norm_heads = [&](std::vector<double>& v, int64_t heads, const Tensor& w) {
+    for (int64_t h = 0; h < heads; ++h) {
+      std::vector<double> head(v.begin() + h * hd, v.begin() + (h + 1) * hd);
+      head = rmsnorm(head, w, eps);
+      std::copy(head.begin(), head.end(), v.begin() + h * hd);
+    }
   };
 
   for (int64_t il = 0; il < n_layer; ++il) {
@@ -100,46 +122,70 @@ std::vector<double> reference_logits(const std::filesystem::path& path,
                  wv = load(f, p + "attn_v.weight"), wo = load(f, p + "attn_output.weight");
     const Tensor w1 = load(f, p + "ffn_gate.weight"), w2 = load(f, p + "ffn_down.weight"),
                  w3 = load(f, p + "ffn_up.weight");
+    Tensor q_norm, k_norm, post_attn_norm, post_ffn_norm;
+    if (gemma3) {
+      q_norm = load(f, p + "attn_q_norm.weight");
+      k_norm = load(f, p + "attn_k_norm.weight");
+      post_attn_norm = load(f, p + "post_attention_norm.weight");
+      post_ffn_norm = load(f, p + "post_ffw_norm.weight");
+    }
+    const bool swa = sliding(il);
+    const double layer_base = swa ? 10000.0 : base, layer_scale = swa ? 1.0 : pos_scale;
     std::vector<std::vector<double>> q(n), k(n), v(n);
     for (size_t t = 0; t < n; ++t) {
       const auto xn = rmsnorm(x[t], attn_norm, eps);
       q[t] = matvec(wq, xn);
       k[t] = matvec(wk, xn);
       v[t] = matvec(wv, xn);
-      rotate(q[t], n_head, t);
-      rotate(k[t], n_head_kv, t);
+      if (gemma3) {
+        norm_heads(q[t], n_head, q_norm);
+        norm_heads(k[t], n_head_kv, k_norm);
+      }
+      rotate(q[t], n_head, t, layer_base, layer_scale);
+      rotate(k[t], n_head_kv, t, layer_base, layer_scale);
     }
     for (size_t t = 0; t < n; ++t) {
+      const size_t first = swa && t + 1 > static_cast<size_t>(window) ? t + 1 - window : 0;
       std::vector<double> att(static_cast<size_t>(n_head * hd), 0.0);
       for (int64_t h = 0; h < n_head; ++h) {
         const int64_t kvh = h / (n_head / n_head_kv);
-        std::vector<double> s(t + 1);
+        std::vector<double> s(t + 1, 0.0);
         double max = -1e300;
-        for (size_t p2 = 0; p2 <= t; ++p2) {
+        for (size_t p2 = first; p2 <= t; ++p2) {
           double d = 0.0;
           for (int64_t i = 0; i < hd; ++i) d += q[t][h * hd + i] * k[p2][kvh * hd + i];
           s[p2] = d / std::sqrt(static_cast<double>(hd));
           max = std::max(max, s[p2]);
         }
         double sum = 0.0;
-        for (double& e : s) sum += (e = std::exp(e - max));
-        for (size_t p2 = 0; p2 <= t; ++p2)
+        for (size_t p2 = first; p2 <= t; ++p2) sum += (s[p2] = std::exp(s[p2] - max));
+        for (size_t p2 = first; p2 <= t; ++p2)
           for (int64_t i = 0; i < hd; ++i) att[h * hd + i] += s[p2] / sum * v[p2][kvh * hd + i];
       }
-      const auto o = matvec(wo, att);
+      auto o = matvec(wo, att);
+      if (gemma3) o = rmsnorm(o, post_attn_norm, eps);
       for (int64_t i = 0; i < n_embd; ++i) x[t][i] += o[i];
       const auto xn = rmsnorm(x[t], ffn_norm, eps);
       auto g = matvec(w1, xn);
       const auto u = matvec(w3, xn);
-      for (size_t i = 0; i < g.size(); ++i) g[i] = g[i] / (1.0 + std::exp(-g[i])) * u[i];
-      const auto d = matvec(w2, g);
+      for (size_t i = 0; i < g.size(); ++i) {
+        const double z = g[i];
+        g[i] = gemma3
+                   ? 0.5 * z * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (z + 0.044715 * z * z * z)))
+                   : z / (1.0 + std::exp(-z));
+        g[i] *= u[i];
+      }
+      auto d = matvec(w2, g);
+      if (gemma3) d = rmsnorm(d, post_ffn_norm, eps);
       for (int64_t i = 0; i < n_embd; ++i) x[t][i] += d[i];
     }
   }
   std::vector<double> logits;
   logits.reserve(n * static_cast<size_t>(n_vocab));
   for (size_t t = 0; t < n; ++t) {
-    const auto l = matvec(output, rmsnorm(x[t], out_norm, eps));
+    auto l = matvec(output, rmsnorm(x[t], out_norm, eps));
+    if (softcap > 0)
+      for (double& e : l) e = softcap * std::tanh(e / softcap);
     logits.insert(logits.end(), l.begin(), l.end());
   }
   return logits;

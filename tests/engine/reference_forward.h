@@ -1,6 +1,6 @@
-// A plain float64 Llama forward pass, written separately from the engine's optimised code, as
-// the reference its logits are held to. It reads the GGUF itself and expands every weight to
-// double; slow and memory-hungry, meant for small models only.
+// A plain float64 Llama / Gemma 3 forward pass, written separately from the engine's optimised
+// code, as the reference its logits are held to. It reads the GGUF itself and expands every weight
+// to double; slow and memory-hungry, meant for small models only.
 #pragma once
 
 #include <filesystem>

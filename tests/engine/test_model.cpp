@@ -10,8 +10,8 @@
 
 #include "agentrt/engine/model.h"
 #include "agentrt/engine/session.h"
+#include "model_parity.h"
 #include "random_model.h"
-#include "reference_forward.h"
 #include "test_support.h"
 
 namespace agentrt::engine {
@@ -78,16 +78,6 @@ void PrintTo(const RandomCase& c, std::ostream* os) {
 
 class RandomModelParity : public ::testing::TestWithParam<RandomCase> {};
 
-// Normalised mean squared error sum((a-b)^2) / sum(b^2), ggml's metric for kernel checks.
-double nmse(const std::vector<float>& a, const std::vector<double>& b) {
-  double num = 0.0, den = 0.0;
-  for (size_t i = 0; i < b.size(); ++i) {
-    num += (a[i] - b[i]) * (a[i] - b[i]);
-    den += b[i] * b[i];
-  }
-  return num / den;
-}
-
 TEST_P(RandomModelParity, LogitsMatchFloat64Reference) {
   const RandomCase& c = GetParam();
   bench::RandomLlamaSpec spec;
@@ -98,61 +88,9 @@ TEST_P(RandomModelParity, LogitsMatchFloat64Reference) {
   spec.seed = std::hash<std::string>{}(c.name);
   const fs::path path = temp_model(c.name);
   bench::write_random_llama(path, spec);
-
-  const std::vector<Token> tokens = {1, 200, 17, 259, 298, 5, 280, 99, 150, 7, 260};
-  const std::vector<int> ids(tokens.begin(), tokens.end());
-  const std::vector<double> expected = test::reference_logits(path, ids);
-
-  auto model = Model::load(path);
-  EXPECT_EQ(model->weights().tied_output, c.tied);
-  // Batches of 4 split the prompt unevenly, so batched prefill and the cache both take part.
-  Session session(model,
-                  SessionOptions{.n_ctx = 64, .n_threads = 2, .n_batch = 4, .device = Device::Cpu});
-  std::vector<float> logits;
-  ASSERT_EQ(session.append_all_logits(tokens, logits), AppendStatus::Ok);
-  ASSERT_EQ(logits.size(), expected.size());
-  for (float v : logits) ASSERT_TRUE(std::isfinite(v));
-  // Float weights multiply float activations: only summation order differs from the reference.
-  // Quantized weights multiply activations rounded to 8 bits per block (the integer dot products
-  // of engine/cpu_gemm.h, as llama.cpp does), which the float64 reference does not model: the
-  // logits then agree to an NMSE of about 1e-4 (llama.cpp's own mat-mul tests allow 5e-4 per op),
-  // while a wrong block layout or scale gives an NMSE near 1.
-  const bool int8_activations = c.type != "f32" && c.type != "f16" && c.type != "bf16";
-  const double nmse_max = int8_activations ? 1e-3 : 1e-9;
-  EXPECT_LT(nmse(logits, expected), nmse_max) << c.name;
-  if (!int8_activations) {
-    double max_err = 0.0;
-    for (size_t i = 0; i < expected.size(); ++i)
-      max_err = std::max(max_err, std::abs(logits[i] - expected[i]));
-    EXPECT_LT(max_err, 1e-3) << c.name;
-  }
-
-  // One batch of the whole prompt takes the other matmul path (the prefill tiles).
-  Session one_batch(
-      model, SessionOptions{.n_ctx = 64, .n_threads = 2, .n_batch = 64, .device = Device::Cpu});
-  std::vector<float> batch_logits;
-  ASSERT_EQ(one_batch.append_all_logits(tokens, batch_logits), AppendStatus::Ok);
-  EXPECT_LT(nmse(batch_logits, expected), nmse_max) << c.name;
-  // Both paths round the activations the same way, so they agree with each other far more
-  // closely than with the reference.
-  std::vector<double> batch_as_double(batch_logits.begin(), batch_logits.end());
-  EXPECT_LT(nmse(logits, batch_as_double), 1e-9) << c.name;
-
-  // Decoding one token at a time after a partial prefill gives the same last logits.
-  Session incremental(model, SessionOptions{.n_ctx = 64, .n_threads = 1, .device = Device::Cpu});
-  ASSERT_EQ(incremental.append(std::span(tokens).first(5)), AppendStatus::Ok);
-  for (size_t i = 5; i < tokens.size(); ++i)
-    ASSERT_EQ(incremental.append(std::span(tokens).subspan(i, 1)), AppendStatus::Ok);
-  const size_t n_vocab = static_cast<size_t>(c.n_vocab);
-  const auto last = incremental.logits();
-  std::vector<float> last_copy(last.begin(), last.end());
-  const std::vector<double> batch_last(batch_logits.end() - static_cast<std::ptrdiff_t>(n_vocab),
-                                       batch_logits.end());
-  EXPECT_LT(nmse(last_copy, batch_last), 1e-9) << c.name;
-  if (!int8_activations) {
-    for (size_t i = 0; i < n_vocab; ++i)
-      ASSERT_NEAR(last[i], expected[expected.size() - n_vocab + i], 1e-3);
-  }
+  EXPECT_EQ(Model::load(path)->weights().tied_output, c.tied);
+  test::expect_sessions_match_reference(path, {1, 200, 17, 259, 298, 5, 280, 99, 150, 7, 260},
+                                        c.name);
 }
 
 INSTANTIATE_TEST_SUITE_P(

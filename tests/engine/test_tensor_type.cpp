@@ -43,11 +43,12 @@ TEST(TensorType, FromIdAcceptsOnlySupportedTypes) {
   EXPECT_EQ(tensor_type_from_id(0), TensorType::F32);
   EXPECT_EQ(tensor_type_from_id(1), TensorType::F16);
   EXPECT_EQ(tensor_type_from_id(2), TensorType::Q4_0);
+  EXPECT_EQ(tensor_type_from_id(6), TensorType::Q5_0);
   EXPECT_EQ(tensor_type_from_id(8), TensorType::Q8_0);
   EXPECT_EQ(tensor_type_from_id(12), TensorType::Q4_K);
   EXPECT_EQ(tensor_type_from_id(14), TensorType::Q6_K);
   EXPECT_EQ(tensor_type_from_id(30), TensorType::BF16);
-  for (uint32_t id : {3u,  4u,  5u,  6u,  7u,  9u,  10u, 11u, 13u,   15u,        16u,
+  for (uint32_t id : {3u,  4u,  5u,  7u,  9u,  10u, 11u, 13u, 15u,   16u,
                       23u, 28u, 29u, 31u, 34u, 39u, 41u, 42u, 1000u, 0xFFFFFFFFu})
     EXPECT_FALSE(tensor_type_from_id(id).has_value()) << id;
 }
@@ -72,8 +73,8 @@ TEST(TensorType, NamesFollowLlamaCpp) {
   EXPECT_EQ(tensor_type_name(31), "type 31");
   EXPECT_EQ(tensor_type_name(99), "type 99");
   EXPECT_EQ(tensor_type_name(0xFFFFFFFFu), "type 4294967295");
-  for (TensorType t : {TensorType::F32, TensorType::F16, TensorType::Q4_0, TensorType::Q8_0,
-                       TensorType::Q4_K, TensorType::Q6_K, TensorType::BF16})
+  for (TensorType t : {TensorType::F32, TensorType::F16, TensorType::Q4_0, TensorType::Q5_0,
+                       TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K, TensorType::BF16})
     EXPECT_EQ(traits(t).name, tensor_type_name(static_cast<uint32_t>(t)));
 }
 
@@ -84,10 +85,10 @@ TEST(TensorType, TraitsMatchGgufBlockSizes) {
     int64_t block_size;
     size_t type_size;
   };
-  for (const Case& c :
-       {Case{TensorType::F32, 1, 4}, Case{TensorType::F16, 1, 2}, Case{TensorType::Q4_0, 32, 18},
-        Case{TensorType::Q8_0, 32, 34}, Case{TensorType::Q4_K, 256, 144},
-        Case{TensorType::Q6_K, 256, 210}, Case{TensorType::BF16, 1, 2}}) {
+  for (const Case& c : {Case{TensorType::F32, 1, 4}, Case{TensorType::F16, 1, 2},
+                        Case{TensorType::Q4_0, 32, 18}, Case{TensorType::Q5_0, 32, 22},
+                        Case{TensorType::Q8_0, 32, 34}, Case{TensorType::Q4_K, 256, 144},
+                        Case{TensorType::Q6_K, 256, 210}, Case{TensorType::BF16, 1, 2}}) {
     EXPECT_EQ(traits(c.type).block_size, c.block_size) << traits(c.type).name;
     EXPECT_EQ(traits(c.type).type_size, c.type_size) << traits(c.type).name;
   }
@@ -99,6 +100,7 @@ TEST(TensorType, RowSize) {
   EXPECT_EQ(row_size(TensorType::BF16, 5), 10u);
   EXPECT_EQ(row_size(TensorType::Q4_0, 4096), 128u * 18u);
   EXPECT_EQ(row_size(TensorType::Q8_0, 64), 68u);
+  EXPECT_EQ(row_size(TensorType::Q5_0, 640), 20u * 22u);
   EXPECT_EQ(row_size(TensorType::Q4_K, 2048), 8u * 144u);
   EXPECT_EQ(row_size(TensorType::Q6_K, 256), 210u);
   EXPECT_EQ(row_size(TensorType::Q6_K, 0), 0u);
@@ -157,7 +159,8 @@ TEST_P(DequantizeVectors, BitExactBlockForBlock) {
 
 INSTANTIATE_TEST_SUITE_P(Gguf, DequantizeVectors,
                          testing::Values(TensorType::F16, TensorType::BF16, TensorType::Q4_0,
-                                         TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K),
+                                         TensorType::Q5_0, TensorType::Q8_0, TensorType::Q4_K,
+                                         TensorType::Q6_K),
                          [](const testing::TestParamInfo<TensorType>& param_info) {
                            return std::string(traits(param_info.param).name);
                          });
@@ -192,7 +195,7 @@ TEST_P(ReferenceQuantizer, MatchesGgufByteForByte) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Gguf, ReferenceQuantizer,
-                         testing::Values(TensorType::Q8_0, TensorType::Q4_0),
+                         testing::Values(TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0),
                          [](const testing::TestParamInfo<TensorType>& param_info) {
                            return std::string(traits(param_info.param).name);
                          });
@@ -280,21 +283,23 @@ TEST_P(RoundTrip, ZeroAndConstantBlocks) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTypes, RoundTrip,
-                         // Measured at most: q8_0 3.2e-5, q4_0 8.1e-3, q4_K 5.0e-3, q6_K 2.9e-4.
-                         // For q4_K the best possible 16-level affine grid per 32 Gaussian samples,
-                         // searched by brute force, gives 4.8e-3 already. Q4_0's largest error is a
-                         // whole step: the level opposite the block's extreme is missing.
-                         testing::Values(RoundTripCase{TensorType::F32, 1e-30, 0.0f},
-                                         RoundTripCase{TensorType::F16, 1e-7, 1e-3f},
-                                         RoundTripCase{TensorType::BF16, 1e-5, 4e-3f},
-                                         RoundTripCase{TensorType::Q8_0, 1e-4, 0.005f},
-                                         RoundTripCase{TensorType::Q4_0, 0.01, 0.13f},
-                                         RoundTripCase{TensorType::Q4_K, 0.0055, 0.07f},
-                                         RoundTripCase{TensorType::Q6_K, 0.0005, 0.03f}),
-                         [](const testing::TestParamInfo<RoundTripCase>& param_info) {
-                           return std::string(traits(param_info.param.type).name);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    AllTypes, RoundTrip,
+    // Measured at most: q8_0 3.2e-5, q4_0 8.1e-3, q5_0 1.8e-3, q4_K 5.0e-3, q6_K 2.9e-4.
+    // For q4_K the best possible 16-level affine grid per 32 Gaussian samples,
+    // searched by brute force, gives 4.8e-3 already. Q4_0's largest error is a
+    // whole step: the level opposite the block's extreme is missing.
+    testing::Values(RoundTripCase{TensorType::F32, 1e-30, 0.0f},
+                    RoundTripCase{TensorType::F16, 1e-7, 1e-3f},
+                    RoundTripCase{TensorType::BF16, 1e-5, 4e-3f},
+                    RoundTripCase{TensorType::Q8_0, 1e-4, 0.005f},
+                    RoundTripCase{TensorType::Q4_0, 0.01, 0.13f},
+                    RoundTripCase{TensorType::Q5_0, 0.0025, 0.07f},
+                    RoundTripCase{TensorType::Q4_K, 0.0055, 0.07f},
+                    RoundTripCase{TensorType::Q6_K, 0.0005, 0.03f}),
+    [](const testing::TestParamInfo<RoundTripCase>& param_info) {
+      return std::string(traits(param_info.param.type).name);
+    });
 
 // ---- scalar conversions ------------------------------------------------------------------------
 

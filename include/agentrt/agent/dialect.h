@@ -1,8 +1,9 @@
 // Dialects: how a conversation becomes model text, and how model text becomes tool calls.
 //
-// A dialect is pure text: it knows no tokenizer or model. Three ship: "chatml" (Hermes/Qwen
-// style, the default), "moss" (MOSS-003's plugin format) and "react" (Thought / Action /
-// Observation). docs/dialects.md gives each one's exact text.
+// A dialect is pure text: it knows no tokenizer or model. Four ship: "chatml" (Hermes/Qwen
+// style, the default), "moss" (MOSS-003's plugin format), "react" (Thought / Action /
+// Observation) and "gemma" (Gemma's turns with chatml's tool calls). docs/dialects.md gives each
+// one's exact text.
 //
 // Rendering is prefix-stable: render(messages[0..k]) with add_generation_prompt = false is a
 // byte prefix of render(messages[0..k+1]), so the agent loop appends only the new text to the
@@ -104,21 +105,23 @@ class Dialect {
                            const ParseOptions& options = {}) const = 0;
 };
 
-// The names of the built-in dialects: chatml, moss, react.
+// The names of the built-in dialects: chatml, moss, react, gemma.
 std::vector<std::string> dialect_names();
 // Throws DialectError naming the known dialects for an unknown name.
 std::unique_ptr<Dialect> dialect_by_name(std::string_view name);
 
 struct DialectChoice {
   std::string name;
-  std::string reason;  // "--dialect", "agentrt.chat.dialect", "chat template", "default"
+  // "--dialect", "agentrt.chat.dialect", "chat template", "architecture", "default"
+  std::string reason;
 };
 // Picks a dialect: an explicit override, else the model's agentrt.chat.dialect metadata, else a
 // recognisable tokenizer.chat_template (<|im_start|> -> chatml, <|Human|>/<eoh> -> moss,
-// "Action Input:" -> react), else chatml. Empty strings mean absent. Throws DialectError when the
-// override or the metadata names an unknown dialect.
+// "Action Input:" -> react, <start_of_turn> -> gemma), else the model's architecture
+// (general.architecture gemma3 -> gemma), else chatml. Empty strings mean absent. Throws
+// DialectError when the override or the metadata names an unknown dialect.
 DialectChoice choose_dialect(std::string_view override_name, std::string_view metadata_dialect,
-                             std::string_view chat_template);
+                             std::string_view chat_template, std::string_view architecture = {});
 
 // "full" / "compact"; throws DialectError otherwise.
 ToolPrompt tool_prompt_from_name(std::string_view name);

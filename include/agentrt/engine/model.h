@@ -18,8 +18,16 @@
 
 namespace agentrt::engine {
 
+// How a layer's feed-forward block gates: silu(gate) * up (Llama's SwiGLU) or
+// gelu_tanh(gate) * up (Gemma's GeGLU, GELU with the tanh approximation).
+enum class FfnActivation { silu, gelu_tanh };
+
+// Which elements RoPE rotates together: (2i, 2i+1) (Llama, llama.cpp's "norm") or
+// (i, i + head_dim/2) (GPT-NeoX, Gemma; llama.cpp's "neox").
+enum class RopeLayout { adjacent_pairs, halves };
+
 struct ModelHParams {
-  std::string arch;  // general.architecture ("llama")
+  std::string arch;  // general.architecture ("llama", "gemma3")
   std::string name;  // general.name, may be empty
   int n_vocab = 0;
   int n_ctx_train = 0;
@@ -28,10 +36,28 @@ struct ModelHParams {
   int n_head = 0;
   int n_head_kv = 0;  // < n_head for grouped-query attention
   int n_ff = 0;
-  int head_dim = 0;  // n_embd / n_head
+  int head_dim = 0;  // n_embd / n_head, or attention.key_length where the file gives it
   float rms_eps = 1e-5f;
   float rope_freq_base = 10000.0f;
   float rope_freq_scale = 1.0f;  // linear RoPE scaling: positions are multiplied by this
+
+  // Architecture details; the defaults are Llama's.
+  RopeLayout rope_layout = RopeLayout::adjacent_pairs;
+  FfnActivation ffn_activation = FfnActivation::silu;
+  float embd_scale = 1.0f;  // token embeddings are multiplied by this (Gemma: sqrt(n_embd))
+  float attn_scale = 0.0f;  // scores = q·k * attn_scale; set at load (1/sqrt(head_dim) for both)
+  float final_logit_softcap = 0.0f;  // > 0: logits = cap * tanh(logits / cap)
+  // Sliding-window attention: a layer with swa_layers[il] set lets position p attend only to
+  // positions p - n_swa + 1 .. p, and rotates with its own RoPE base and scale. Empty: no layer
+  // slides (Llama).
+  int n_swa = 0;
+  std::vector<bool> swa_layers;  // (n_layer) or empty
+  float rope_freq_base_swa = 10000.0f;
+  float rope_freq_scale_swa = 1.0f;
+
+  bool is_swa(int layer) const {
+    return !swa_layers.empty() && swa_layers[static_cast<size_t>(layer)];
+  }
 };
 
 // A weight matrix as the file stores it: n_out rows of n_in elements, each row row_bytes long.
@@ -54,6 +80,12 @@ struct LayerWeights {
   WeightView w_gate;             // (n_ff, n_embd)
   WeightView w_down;             // (n_embd, n_ff)
   WeightView w_up;               // (n_ff, n_embd)
+  // Gemma 3 only (empty for Llama): RMSNorm of each query and key head (QK-norm), and norms of
+  // the attention and feed-forward outputs before they join the residual stream.
+  std::vector<float> attn_q_norm;     // (head_dim)
+  std::vector<float> attn_k_norm;     // (head_dim)
+  std::vector<float> attn_post_norm;  // (n_embd)
+  std::vector<float> ffn_post_norm;   // (n_embd)
 };
 
 struct ModelWeights {

@@ -45,7 +45,7 @@ std::string_view stop_reason_name(StopReason reason);
 struct GenerateOptions {
   int max_tokens = 256;
   std::vector<std::string> stop;  // stop strings; the text returned ends before the first match
-  bool stop_at_eos = true;
+  bool stop_at_eos = true;        // stop at EOS or another end-of-turn token (is_end_of_generation)
 };
 
 struct GenerateResult {

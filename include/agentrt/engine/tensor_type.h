@@ -18,6 +18,7 @@ enum class TensorType : uint32_t {
   F32 = 0,
   F16 = 1,
   Q4_0 = 2,
+  Q5_0 = 6,
   Q8_0 = 8,
   Q4_K = 12,
   Q6_K = 14,

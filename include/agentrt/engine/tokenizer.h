@@ -30,7 +30,8 @@ class Tokenizer {
   // spelled out, and only text at the very start gets the dummy-prefix space (as in llama.cpp);
   // without it, such text is tokenized as ordinary characters (safe for untrusted input).
   // User-defined pieces are matched in any text, with or without parse_special, as sentencepiece
-  // itself (and llama.cpp) does.
+  // itself (and llama.cpp) does; those that hold plain spaces (Gemma's "  ", "   ", ...), which
+  // sentencepiece cannot see, are cut out of the raw text first, as llama.cpp does.
   std::vector<Token> encode(std::string_view text, bool add_bos, bool parse_special = false) const;
 
   // The bytes `token` contributes to the text when it follows `previous` in a stream
@@ -48,7 +49,11 @@ class Tokenizer {
   Token bos() const;
   Token eos() const;
   Token unk() const;
-  bool is_control(Token token) const;         // CONTROL type (BOS, EOS, <|im_end|>, ...)
+  bool is_control(Token token) const;  // CONTROL type (BOS, EOS, <|im_end|>, ...)
+  // Tokens that end a model's turn: EOS, and the control tokens that chat formats end a turn
+  // with (<end_of_turn>, <|im_end|>, <|eot_id|>, <|end|>), as llama.cpp's end-of-generation set.
+  // Control tokens decode to "", so a stop string could never see them.
+  bool is_end_of_generation(Token token) const;
   std::string_view piece(Token token) const;  // the raw vocabulary entry, e.g. "▁the", "<0x0A>"
   // Token of a raw vocabulary entry, or -1.
   Token find_piece(std::string_view piece) const;
