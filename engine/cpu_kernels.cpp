@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "cpu_gemm.h"
@@ -50,7 +51,9 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 
 namespace {
 
-WeightKind weight_kind(TensorType t) {
+// The kernel layout of a weight type; std::nullopt for types without their own kernels (Q5_0),
+// whose rows are expanded to float32 and take the f32 path.
+std::optional<WeightKind> weight_kind(TensorType t) {
   switch (t) {
     case TensorType::Q8_0:
       return WeightKind::q8_0;
@@ -65,10 +68,14 @@ WeightKind weight_kind(TensorType t) {
     case TensorType::BF16:
       return WeightKind::bf16;
     case TensorType::F32:
-      break;
+      return WeightKind::f32;
+    default:
+      return std::nullopt;
   }
-  return WeightKind::f32;
 }
+
+// Rows of a type without kernels are expanded this many at a time per thread.
+constexpr int64_t kExpandRows = 16;
 
 // Rows go to threads in units of this many, so that row tiles stay whole.
 constexpr int64_t kRowUnit = 16;
@@ -103,7 +110,7 @@ void matmul_many(std::span<const MatmulOut> outs, const float* x, int n_tok, Thr
   bool need[3] = {false, false, false};
   int64_t units = 0, work = 0;
   for (const MatmulOut& o : outs) {
-    need[static_cast<int>(act_kind(weight_kind(o.w->type)))] = true;
+    need[static_cast<int>(act_kind(weight_kind(o.w->type).value_or(WeightKind::f32)))] = true;
     units += (o.w->n_out + kRowUnit - 1) / kRowUnit;
     work += o.w->n_out * n_in * n_tok;
   }
@@ -143,11 +150,24 @@ void matmul_many(std::span<const MatmulOut> outs, const float* x, int n_tok, Thr
           const int64_t b = std::max(u0, base), e = std::min(u1, base + n_units);
           if (b < e) {
             const int64_t r0 = (b - base) * kRowUnit, r1 = std::min(w.n_out, (e - base) * kRowUnit);
-            const WeightKind kind = weight_kind(w.type);
-            const Act& a = act[static_cast<int>(act_kind(kind))];
-            k.gemm[static_cast<int>(kind)](static_cast<const uint8_t*>(w.row(r0)), w.row_bytes,
-                                           r1 - r0, a.data, a.stride, n_tok, n_in, o.y + r0,
-                                           w.n_out);
+            if (const std::optional<WeightKind> kind = weight_kind(w.type)) {
+              const Act& a = act[static_cast<int>(act_kind(*kind))];
+              k.gemm[static_cast<int>(*kind)](static_cast<const uint8_t*>(w.row(r0)), w.row_bytes,
+                                              r1 - r0, a.data, a.stride, n_tok, n_in, o.y + r0,
+                                              w.n_out);
+            } else {
+              thread_local std::vector<float> rows;  // (kExpandRows, n_in)
+              rows.resize(static_cast<size_t>(kExpandRows * n_in));
+              const Act& a = act[static_cast<int>(ActKind::f32)];
+              for (int64_t r = r0; r < r1; r += kExpandRows) {
+                const int64_t m = std::min(kExpandRows, r1 - r);
+                for (int64_t i = 0; i < m; ++i)
+                  dequantize_row(w.type, w.row(r + i), &rows[static_cast<size_t>(i * n_in)], n_in);
+                k.gemm[static_cast<int>(WeightKind::f32)](
+                    reinterpret_cast<const uint8_t*>(rows.data()), n_in * sizeof(float), m, a.data,
+                    a.stride, n_tok, n_in, o.y + r, w.n_out);
+              }
+            }
           }
           base += n_units;
         }
