@@ -548,6 +548,12 @@ std::string cuda_unsupported_reason(const Model& model) {
   const ModelHParams& hp = model.hparams();
   if (hp.arch != "llama")
     return "the CUDA backend supports the llama architecture, not '" + hp.arch + "'";
+  const ModelWeights& w = model.weights();
+  for (const LayerWeights& l : w.layers)
+    for (const WeightView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
+      if (m->type == TensorType::Q5_0) return "the CUDA backend has no Q5_0 kernels";
+  if (w.output.type == TensorType::Q5_0 || w.token_embd.type == TensorType::Q5_0)
+    return "the CUDA backend has no Q5_0 kernels";
   if (hp.head_dim % 2 != 0 || hp.head_dim > cuda::kMaxHeadDim)
     return "the CUDA backend needs an even head size of at most " +
            std::to_string(cuda::kMaxHeadDim);

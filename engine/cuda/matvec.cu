@@ -205,6 +205,8 @@ void launch(const DeviceMatrix& w, const MatvecArgs& a, cudaStream_t stream) {
     case TensorType::Q6_K:
       matvec_quant_kernel<QuantKind::Q6_K, NT><<<blocks, threads, 0, stream>>>(a);
       break;
+    case TensorType::Q5_0:  // never uploaded: cuda_unsupported_reason keeps such models on the CPU
+      return;
   }
   AGENTRT_CUDA_CHECK_LAUNCH();
 }
