@@ -229,9 +229,9 @@ void tile_q4_k(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t
 }
 
 // Two rows by T tokens: as tile_q4_k, but each super-block's integer sums of the two rows are
-// merged into one vector (lanes {0,1} of every 128 bits: row 0, {2,3}: row 1) before they are
-// converted and scaled, and both rows' mins go through one vpmaddwd (lanes 0-7: row 0, 8-15:
-// row 1), so the per-super-block float work is shared by the pair.
+// folded into one vector (lanes 0-7: row 0, 8-15: row 1) before they are converted and scaled,
+// and both rows' mins go through one vpmaddwd in the same layout, so the per-super-block float
+// work is shared by the pair and one accumulator per token serves both rows.
 template <int T>
 void tile_q4_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
                     int64_t ldy) {
@@ -248,8 +248,8 @@ void tile_q4_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, in
   for (int i = 0; i < 32; ++i) midx[i] = static_cast<int16_t>(8 * (i / 16) + (i % 16) / 2);
   const __m512i m_idx = _mm512_load_si512(midx);
 
-  __m512 accm[T], accn[T];
-  for (int t = 0; t < T; ++t) accm[t] = accn[t] = _mm512_setzero_ps();
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t s = 0; s < n / 256; ++s) {
     const uint8_t* p0 = w + s * 144;
     const uint8_t* p1 = p0 + rb;
@@ -268,8 +268,7 @@ void tile_q4_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, in
     const __m512i mins = _mm512_permutexvar_epi16(
         m_idx, _mm512_castsi256_si512(_mm256_cvtepu8_epi16(
                    _mm_set_epi64x(static_cast<long long>(m1), static_cast<long long>(m0)))));
-    const float d0 = f16_at(p0), d1 = f16_at(p1);
-    const __m512 dv = _mm512_broadcast_f32x4(_mm_setr_ps(d0, d0, d1, d1));
+    const __m512 dv = _mm512_insertf32x8(_mm512_set1_ps(f16_at(p0)), _mm256_set1_ps(f16_at(p1)), 1);
     const __m512 dminv =
         _mm512_insertf32x8(_mm512_set1_ps(f16_at(p0 + 2)), _mm256_set1_ps(f16_at(p1 + 2)), 1);
     __m512i isum[2][T];
@@ -292,22 +291,19 @@ void tile_q4_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, in
     }
     for (int t = 0; t < T; ++t) {
       const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
-      const __m512 dt = _mm512_set1_ps(blk->d);
-      const __m512i both = _mm512_add_epi32(_mm512_unpacklo_epi64(isum[0][t], isum[1][t]),
-                                            _mm512_unpackhi_epi64(isum[0][t], isum[1][t]));
-      accm[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(both), _mm512_mul_ps(dv, dt), accm[t]);
+      // 128-bit quarters 0, 1 of row 0 and of row 1, plus quarters 2, 3 of each
+      const __m512i both = _mm512_add_epi32(_mm512_shuffle_i64x2(isum[0][t], isum[1][t], 0x44),
+                                            _mm512_shuffle_i64x2(isum[0][t], isum[1][t], 0xEE));
       const __m512i bs =
           _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->bsums)));
-      accn[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(mins, bs)),
-                                 _mm512_mul_ps(dminv, dt), accn[t]);
+      const __m512 sum = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(mins, bs)), dminv,
+                                          _mm512_mul_ps(_mm512_cvtepi32_ps(both), dv));
+      acc[t] = _mm512_fmadd_ps(sum, _mm512_set1_ps(blk->d), acc[t]);
     }
   }
-  // accn's lanes to accm's layout: row 0's 8 to {0,1,4,5,8,9,12,13}, row 1's to the others.
-  const __m512i to_pairs = _mm512_setr_epi32(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15);
   for (int t = 0; t < T; ++t) {
-    const __m512 total = _mm512_add_ps(accm[t], _mm512_permutexvar_ps(to_pairs, accn[t]));
-    y[t * ldy] = hsum(_mm512_maskz_mov_ps(0x3333, total));
-    y[t * ldy + 1] = hsum(_mm512_maskz_mov_ps(0xCCCC, total));
+    y[t * ldy] = hsum(_mm512_maskz_mov_ps(0x00FF, acc[t]));
+    y[t * ldy + 1] = hsum(_mm512_maskz_mov_ps(0xFF00, acc[t]));
   }
 }
 
@@ -689,7 +685,7 @@ const Kernels kAvx512 = {
     "avx512vnni",
     quantize_q8,
     quantize_q8_k,
-    {make_gemm<TileQ8_0, 4, 4>(), make_gemm<TileQ4_0, 4, 4>(), make_gemm<TileQ4_K, 2, 4>(),
+    {make_gemm<TileQ8_0, 4, 4>(), make_gemm<TileQ4_0, 4, 4>(), make_gemm<TileQ4_K, 2, 8>(),
      make_gemm<TileQ6_K, 2, 4>(), make_gemm<FloatTiles<FloatKind::f16>::Tile, 4, 4>(),
      make_gemm<FloatTiles<FloatKind::bf16>::Tile, 4, 4>(),
      make_gemm<FloatTiles<FloatKind::f32>::Tile, 4, 4>()},
