@@ -379,6 +379,78 @@ void tile_q6_k(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t
     for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum(acc[r][t]);
 }
 
+// Two rows by T tokens: as tile_q6_k, with the pair's integer sums folded into one vector per
+// token (lanes 0-7: row 0, 8-15: row 1, as in tile_q4_k_pair) and both rows' -32 offsets added in
+// that layout by one vpmaddwd, before a single conversion and scaling.
+template <int T>
+void tile_q6_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
+                    int64_t ldy) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F), low2 = _mm512_set1_epi8(3);
+  const __m512i shift_even = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+  const __m512i shift_odd = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+  __m512i sc_idx[4];  // int16 lane i of step c: scale 4c + i / 8
+  for (int c = 0; c < 4; ++c) {
+    alignas(64) int16_t idx[32];
+    for (int i = 0; i < 32; ++i) idx[i] = static_cast<int16_t>(4 * c + i / 8);
+    sc_idx[c] = _mm512_load_si512(idx);
+  }
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < n / 256; ++s) {
+    const uint8_t* p[2] = {w + s * 210, w + rb + s * 210};
+    __m512i scv[2][4];
+    __m256i sc16[2];
+    for (int r = 0; r < 2; ++r) {
+      sc16[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p[r] + 192)));
+      for (int c = 0; c < 4; ++c)
+        scv[r][c] = _mm512_permutexvar_epi16(sc_idx[c], _mm512_castsi256_si512(sc16[r]));
+    }
+    // -32 * scale of every 16, row 0's then row 1's
+    const __m512i off = _mm512_sub_epi16(
+        _mm512_setzero_si512(),
+        _mm512_slli_epi16(_mm512_inserti64x4(_mm512_castsi256_si512(sc16[0]), sc16[1], 1), 5));
+    const __m512 dv = _mm512_insertf32x8(_mm512_set1_ps(f16_at(p[0] + 208)),
+                                         _mm256_set1_ps(f16_at(p[1] + 208)), 1);
+    __m512i isum[2][T];
+    for (int t = 0; t < T; ++t) isum[0][t] = isum[1][t] = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      const int h = c / 2;
+      __m512i wq[2];
+      for (int r = 0; r < 2; ++r) {
+        const __m512i l = _mm512_loadu_si512(p[r] + 64 * h);
+        const __m512i lo = (c % 2 == 0) ? _mm512_and_si512(l, low4)
+                                        : _mm512_and_si512(_mm512_srli_epi16(l, 4), low4);
+        const __m256i qh =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p[r] + 128 + 32 * h));
+        const __m512i hv = _mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1);
+        const __m512i hi =
+            _mm512_and_si512(_mm512_srlv_epi16(hv, (c % 2 == 0) ? shift_even : shift_odd), low2);
+        wq[r] = _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+      }
+      for (int t = 0; t < T; ++t) {
+        const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+        const __m512i a = _mm512_loadu_si512(blk->q + 64 * c);
+        isum[0][t] = _mm512_dpwssd_epi32(isum[0][t], _mm512_maddubs_epi16(wq[0], a), scv[0][c]);
+        isum[1][t] = _mm512_dpwssd_epi32(isum[1][t], _mm512_maddubs_epi16(wq[1], a), scv[1][c]);
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+      const __m512i both = _mm512_add_epi32(_mm512_shuffle_i64x2(isum[0][t], isum[1][t], 0x44),
+                                            _mm512_shuffle_i64x2(isum[0][t], isum[1][t], 0xEE));
+      const __m512i bs =
+          _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->bsums)));
+      const __m512i total = _mm512_add_epi32(both, _mm512_madd_epi16(off, bs));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_mul_ps(dv, _mm512_set1_ps(blk->d)),
+                               acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    y[t * ldy] = hsum(_mm512_maskz_mov_ps(0x00FF, acc[t]));
+    y[t * ldy + 1] = hsum(_mm512_maskz_mov_ps(0xFF00, acc[t]));
+  }
+}
+
 // ---- F16, BF16, F32 -----------------------------------------------------------------------------
 // 16 values per step; a row's 16 are widened once for all T tokens.
 enum class FloatKind { f16, bf16, f32 };
@@ -487,7 +559,11 @@ template <int R, int T>
 struct TileQ6_K {
   static void run(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
                   int64_t ldy) {
-    tile_q6_k<R, T>(w, rb, x, xs, n, y, ldy);
+    if constexpr (R == 2) {
+      tile_q6_k_pair<T>(w, rb, x, xs, n, y, ldy);
+    } else {
+      tile_q6_k<R, T>(w, rb, x, xs, n, y, ldy);
+    }
   }
 };
 template <FloatKind kKind>
