@@ -136,6 +136,16 @@ void tile_q_32(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t
     for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum(acc[r][t]);
 }
 
+// idx[c] for the 4 steps of a super-block: int16 lane i holds `per_step` * c + i / `lanes_per`,
+// the scale (sub-block) that lane's products take.
+inline void step_scale_index(__m512i idx[4], int per_step, int lanes_per) {
+  for (int c = 0; c < 4; ++c) {
+    alignas(64) int16_t v[32];
+    for (int i = 0; i < 32; ++i) v[i] = static_cast<int16_t>(per_step * c + i / lanes_per);
+    idx[c] = _mm512_load_si512(v);
+  }
+}
+
 // ---- Q4_K ---------------------------------------------------------------------------------------
 // Per super-block and row: the 8 six-bit scales become int16 lane multipliers for vpdpwssd over
 // vpmaddubsw's pair sums (nibble * activation, at most 2 * 15 * 127), the mins multiply the
@@ -163,11 +173,7 @@ void tile_q4_k(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t
   // Upper 256 bits (the high nibbles of the same 32 bytes) shift right by 4.
   const __m512i half_shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
   __m512i sc_idx[4];  // int16 lane i of step c: sub-block 2c + i / 16
-  for (int c = 0; c < 4; ++c) {
-    alignas(64) int16_t idx[32];
-    for (int i = 0; i < 32; ++i) idx[i] = static_cast<int16_t>(2 * c + i / 16);
-    sc_idx[c] = _mm512_load_si512(idx);
-  }
+  step_scale_index(sc_idx, 2, 16);
   alignas(32) int16_t midx[16];
   for (int i = 0; i < 16; ++i) midx[i] = static_cast<int16_t>(i / 2);
   const __m256i m_idx = _mm256_load_si256(reinterpret_cast<const __m256i*>(midx));
@@ -238,11 +244,7 @@ void tile_q4_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, in
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   const __m512i half_shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
   __m512i sc_idx[4];
-  for (int c = 0; c < 4; ++c) {
-    alignas(64) int16_t idx[32];
-    for (int i = 0; i < 32; ++i) idx[i] = static_cast<int16_t>(2 * c + i / 16);
-    sc_idx[c] = _mm512_load_si512(idx);
-  }
+  step_scale_index(sc_idx, 2, 16);
   // int16 lane i: min (i % 16) / 2 of row i / 16 (the 16 mins of both rows in int16 lanes 0-15)
   alignas(64) int16_t midx[32];
   for (int i = 0; i < 32; ++i) midx[i] = static_cast<int16_t>(8 * (i / 16) + (i % 16) / 2);
@@ -312,18 +314,28 @@ void tile_q4_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, in
 // bytes ql[64h..] (low nibbles for even c, high for odd), high bits from the 32 bytes qh[32h..]
 // (bits 0-1 / 2-3 for even c, 4-5 / 6-7 for odd). q (0..63) times the activation by vpmaddubsw,
 // times the int8 scale of each 16 by vpdpwssd; the -32 offset is -32 * scale * (sum of 16).
+// The 64 six-bit values (0..63) of step c of the super-block at p.
+inline __m512i q6_k_step(const uint8_t* p, int c) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F), low2 = _mm512_set1_epi8(3);
+  const int h = c / 2;
+  const __m512i l = _mm512_loadu_si512(p + 64 * h);
+  const __m512i lo =
+      (c % 2 == 0) ? _mm512_and_si512(l, low4) : _mm512_and_si512(_mm512_srli_epi16(l, 4), low4);
+  const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * h));
+  const __m512i hv = _mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1);
+  // bits 0-1 / 2-3 of qh for even steps, 4-5 / 6-7 for odd ones (per 256-bit half)
+  const __m512i shift = (c % 2 == 0)
+                            ? _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1)
+                            : _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+  const __m512i hi = _mm512_and_si512(_mm512_srlv_epi16(hv, shift), low2);
+  return _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+}
+
 template <int R, int T>
 void tile_q6_k(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
                int64_t ldy) {
-  const __m512i low4 = _mm512_set1_epi8(0x0F), low2 = _mm512_set1_epi8(3);
-  const __m512i shift_even = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-  const __m512i shift_odd = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
   __m512i sc_idx[4];  // int16 lane i of step c: scale 4c + i / 8
-  for (int c = 0; c < 4; ++c) {
-    alignas(64) int16_t idx[32];
-    for (int i = 0; i < 32; ++i) idx[i] = static_cast<int16_t>(4 * c + i / 8);
-    sc_idx[c] = _mm512_load_si512(idx);
-  }
+  step_scale_index(sc_idx, 4, 8);
   __m512 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
@@ -344,18 +356,9 @@ void tile_q6_k(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t
     for (int r = 0; r < R; ++r)
       for (int t = 0; t < T; ++t) isum[r][t] = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) {
-      const int h = c / 2;
       __m512i wq[R];
       for (int r = 0; r < R; ++r) {
-        const uint8_t* p = w + r * rb + s * 210;
-        const __m512i l = _mm512_loadu_si512(p + 64 * h);
-        const __m512i lo = (c % 2 == 0) ? _mm512_and_si512(l, low4)
-                                        : _mm512_and_si512(_mm512_srli_epi16(l, 4), low4);
-        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * h));
-        const __m512i hv = _mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1);
-        const __m512i hi =
-            _mm512_and_si512(_mm512_srlv_epi16(hv, (c % 2 == 0) ? shift_even : shift_odd), low2);
-        wq[r] = _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+        wq[r] = q6_k_step(w + r * rb + s * 210, c);
       }
       for (int t = 0; t < T; ++t) {
         const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
@@ -385,15 +388,8 @@ void tile_q6_k(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t
 template <int T>
 void tile_q6_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
                     int64_t ldy) {
-  const __m512i low4 = _mm512_set1_epi8(0x0F), low2 = _mm512_set1_epi8(3);
-  const __m512i shift_even = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-  const __m512i shift_odd = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
   __m512i sc_idx[4];  // int16 lane i of step c: scale 4c + i / 8
-  for (int c = 0; c < 4; ++c) {
-    alignas(64) int16_t idx[32];
-    for (int i = 0; i < 32; ++i) idx[i] = static_cast<int16_t>(4 * c + i / 8);
-    sc_idx[c] = _mm512_load_si512(idx);
-  }
+  step_scale_index(sc_idx, 4, 8);
   __m512 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t s = 0; s < n / 256; ++s) {
@@ -414,18 +410,9 @@ void tile_q6_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, in
     __m512i isum[2][T];
     for (int t = 0; t < T; ++t) isum[0][t] = isum[1][t] = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) {
-      const int h = c / 2;
       __m512i wq[2];
       for (int r = 0; r < 2; ++r) {
-        const __m512i l = _mm512_loadu_si512(p[r] + 64 * h);
-        const __m512i lo = (c % 2 == 0) ? _mm512_and_si512(l, low4)
-                                        : _mm512_and_si512(_mm512_srli_epi16(l, 4), low4);
-        const __m256i qh =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p[r] + 128 + 32 * h));
-        const __m512i hv = _mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1);
-        const __m512i hi =
-            _mm512_and_si512(_mm512_srlv_epi16(hv, (c % 2 == 0) ? shift_even : shift_odd), low2);
-        wq[r] = _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+        wq[r] = q6_k_step(p[r], c);
       }
       for (int t = 0; t < T; ++t) {
         const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
