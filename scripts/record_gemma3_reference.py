@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
 """Records what llama.cpp does with Gemma 3 270M (Q4_K_M), for tests/engine/test_gemma3.cpp:
-token ids of multilingual and chat-formatted texts, and greedy continuations of five prompts.
+token ids of multilingual and chat-formatted texts, and greedy continuations of five prompts,
+on the Q4_K_M file (greedy.json) and on the same weights dequantized to F32 (greedy_f32.json).
 
 llama.cpp runs through llama-cpp-python's low-level calls: `tokenize` (with BOS, as the GGUF's
 tokenizer.ggml.add_bos_token asks, and with special-token parsing off and on), then `eval` of
 the prompt tokens in one batch and of each generated token alone, taking the argmax of the raw
 logits (no sampler). The margin between the best and second-best logit is kept with each token,
 so that a test failure at a near-tie can be told from a real difference.
+
+The F32 file is written next to the output's temporary directory with the gguf package
+(every tensor through gguf.quants.dequantize, metadata copied); the test writes its own with
+agentrt's GGUF writer and dequantize_row, which give the same floats. On that file llama.cpp
+rounds no activation to 8 bits, so any difference from it is one of the forward pass itself.
 
     scripts/record_gemma3_reference.py [--model FILE] [--n-gen 40] [--out tests/data/gemma3]
 
@@ -18,6 +24,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import tempfile
 from importlib.metadata import version
 
 import numpy as np
@@ -71,6 +78,41 @@ def greedy(llm, prompt_tokens, n_gen):
     return tokens, margins
 
 
+def dequantize_file(src, dst):
+    """Writes `src` with every tensor dequantized to F32 and the same metadata."""
+    import gguf
+    reader = gguf.GGUFReader(str(src))
+    writer = gguf.GGUFWriter(str(dst), reader.fields["general.architecture"].contents())
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key == "general.architecture":
+            continue
+        kind = field.types[0]
+        sub = field.types[1] if kind == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(key, field.contents(), kind, sub_type=sub)
+    for t in reader.tensors:
+        values = gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32)
+        writer.add_tensor(t.name, values.reshape([int(n) for n in reversed(t.shape)]))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def greedy_cases(llm, n_gen):
+    cases = []
+    for prompt in GREEDY_PROMPTS:
+        # As `agentrt generate` encodes a prompt: BOS, special-token text parsed only where the
+        # prompt is chat-formatted (the dialect's text), else spelled out.
+        special = prompt.startswith("<start_of_turn>")
+        prompt_tokens = llm.tokenize(prompt.encode(), add_bos=True, special=special)
+        tokens, margins = greedy(llm, prompt_tokens, n_gen)
+        text = llm.detokenize(tokens).decode("utf-8", errors="replace")
+        cases.append({"prompt": prompt, "parse_special": special, "prompt_tokens": prompt_tokens,
+                      "greedy_tokens": tokens, "margins": margins, "text": text})
+        print(repr(prompt[:40]), "->", repr(text[:80]), "min margin %.3f" % min(margins))
+    return cases
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--model", default=None)
@@ -94,17 +136,15 @@ def main():
             "ids_parse_special": llm.tokenize(text.encode(), add_bos=True, special=True),
         })
 
-    cases = []
-    for prompt in GREEDY_PROMPTS:
-        # As `agentrt generate` encodes a prompt: BOS, special-token text parsed only where the
-        # prompt is chat-formatted (the dialect's text), else spelled out.
-        special = prompt.startswith("<start_of_turn>")
-        prompt_tokens = llm.tokenize(prompt.encode(), add_bos=True, special=special)
-        tokens, margins = greedy(llm, prompt_tokens, args.n_gen)
-        text = llm.detokenize(tokens).decode("utf-8", errors="replace")
-        cases.append({"prompt": prompt, "parse_special": special, "prompt_tokens": prompt_tokens,
-                      "greedy_tokens": tokens, "margins": margins, "text": text})
-        print(repr(prompt[:40]), "->", repr(text[:80]), "min margin %.3f" % min(margins))
+    cases = greedy_cases(llm, args.n_gen)
+    del llm
+    with tempfile.TemporaryDirectory() as tmp:
+        f32_path = pathlib.Path(tmp) / "gemma3-f32.gguf"
+        dequantize_file(model, f32_path)
+        llm = Llama(model_path=str(f32_path), n_ctx=512, n_batch=512, n_threads=args.threads,
+                    logits_all=True, verbose=False)
+        cases_f32 = greedy_cases(llm, args.n_gen)
+        del llm
 
     args.out.mkdir(parents=True, exist_ok=True)
     with open(args.out / "tokenize.json", "w", encoding="utf-8") as f:
@@ -113,6 +153,10 @@ def main():
     with open(args.out / "greedy.json", "w", encoding="utf-8") as f:
         json.dump({"source": source, "n_gen": args.n_gen, "cases": cases}, f, ensure_ascii=False,
                   indent=1)
+        f.write("\n")
+    with open(args.out / "greedy_f32.json", "w", encoding="utf-8") as f:
+        json.dump({"source": dict(source, weights="dequantized to F32 with gguf.quants"),
+                   "n_gen": args.n_gen, "cases": cases_f32}, f, ensure_ascii=False, indent=1)
         f.write("\n")
     print("wrote", args.out)
 
