@@ -82,6 +82,7 @@ struct GenerateArgs {
   int threads = 0;
   int ctx = 0;
   engine::Device device = engine::Device::Auto;
+  engine::KvType kv_type = engine::KvType::F16;
   bool json = false;
   bool no_eos = false;
   std::string dump_logits;  // raw float32 logits after the prompt, for parity checks
@@ -91,8 +92,10 @@ void run_generate(const GenerateArgs& args) {
   const auto load_start = Clock::now();
   auto model = load_model(args.model);
   const double load_ms = ms_since(load_start);
-  Session session(model, engine::SessionOptions{
-                             .n_ctx = args.ctx, .n_threads = args.threads, .device = args.device});
+  Session session(model, engine::SessionOptions{.n_ctx = args.ctx,
+                                                .n_threads = args.threads,
+                                                .device = args.device,
+                                                .kv_type = args.kv_type});
 
   // The prompt is user text: special-token text in it is spelled out, not parsed. An empty
   // prompt is BOS alone.
@@ -245,6 +248,7 @@ struct BenchArgs {
   std::vector<int> threads;
   int reps = 5;
   engine::Device device = engine::Device::Auto;
+  engine::KvType kv_type = engine::KvType::F16;
   bool json = false;
 };
 
@@ -291,9 +295,11 @@ void run_bench(const BenchArgs& args) {
     for (const auto& [test, n] : tests) {
       const bool prefill = test.starts_with("pp");
       const int n_ctx = std::max(n + 1, 16);
-      Session session(
-          model, engine::SessionOptions{
-                     .n_ctx = n_ctx, .n_threads = threads, .n_batch = 512, .device = args.device});
+      Session session(model, engine::SessionOptions{.n_ctx = n_ctx,
+                                                    .n_threads = threads,
+                                                    .n_batch = 512,
+                                                    .device = args.device,
+                                                    .kv_type = args.kv_type});
       std::vector<double> rates;
       for (int rep = -1; rep < args.reps; ++rep) {  // rep -1 warms up
         session.reset();
@@ -368,6 +374,7 @@ void add_generate_commands(CLI::App& app) {
   gen->add_option("-c,--ctx", gen_args->ctx, "Context length (default: the model's, at most 4096)")
       ->check(CLI::NonNegativeNumber);
   add_device_option(*gen, gen_args->device);
+  add_kv_type_option(*gen, gen_args->kv_type);
   gen->add_flag("--ignore-eos", gen_args->no_eos, "Keep generating after EOS");
   gen->add_flag("--json", gen_args->json, "Print token ids, text and timings as JSON");
   gen->add_option("--dump-logits", gen_args->dump_logits,
@@ -392,6 +399,7 @@ void add_generate_commands(CLI::App& app) {
   bench->add_option("-r,--repetitions", bench_args->reps, "Repetitions")
       ->check(CLI::Range(1, 1000));
   add_device_option(*bench, bench_args->device);
+  add_kv_type_option(*bench, bench_args->kv_type);
   bench->add_flag("--json", bench_args->json, "Print results as JSON");
   bench->callback([bench_args] { run_bench(*bench_args); });
 }

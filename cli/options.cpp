@@ -40,6 +40,16 @@ void add_device_option(CLI::App& command, engine::Device& device) {
       ->option_text("cuda|cpu|auto");
 }
 
+void add_kv_type_option(CLI::App& command, engine::KvType& kv_type) {
+  static const std::map<std::string, engine::KvType> kTypes = {{"f16", engine::KvType::F16},
+                                                               {"f32", engine::KvType::F32}};
+  command
+      .add_option("--kv-type", kv_type,
+                  "Element type of the CPU backend's KV cache (default f16; f32 keeps it exact)")
+      ->transform(CLI::CheckedTransformer(kTypes, CLI::ignore_case))
+      ->option_text("f16|f32");
+}
+
 void add_tool_options(CLI::App& command, ToolOptions& options) {
   command.add_option("--config", options.config_file, "Config file (.json or .toml)")
       ->check(CLI::ExistingFile);

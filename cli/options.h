@@ -33,6 +33,9 @@ std::string model_or_default(const std::string& model);
 // writing into DEVICE (which must outlive parsing).
 void add_device_option(CLI::App& command, engine::Device& device);
 
+// Adds --kv-type f16|f32 to COMMAND (engine::SessionOptions::kv_type).
+void add_kv_type_option(CLI::App& command, engine::KvType& kv_type);
+
 // Adds --config, --set and --plugin to COMMAND, writing into OPTIONS (which must outlive parsing).
 void add_tool_options(CLI::App& command, ToolOptions& options);
 

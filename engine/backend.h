@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "agentrt/engine/model.h"
+#include "agentrt/engine/session.h"
 
 namespace agentrt::engine {
 
@@ -23,7 +24,7 @@ class BackendContext {
 };
 
 std::unique_ptr<BackendContext> make_cpu_context(std::shared_ptr<const Model> model, int n_ctx,
-                                                 int n_threads);
+                                                 int n_threads, KvType kv_type = KvType::F16);
 
 // ---- the CUDA backend (engine/cuda/; stubs when the build has no CUDA) ----
 

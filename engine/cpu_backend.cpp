@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "cpu_gemm.h"
 #include "cpu_kernels.h"
 #include "thread_pool.h"
 
@@ -20,17 +21,46 @@ namespace {
 
 class CpuContext final : public BackendContext {
  public:
-  CpuContext(std::shared_ptr<const Model> model, int n_ctx, int n_threads)
-      : model_(std::move(model)), hp_(model_->hparams()), n_ctx_(n_ctx), pool_(n_threads) {
-    const size_t kv_size = static_cast<size_t>(hp_.n_layer) * n_ctx_ * kv_dim();
-    k_cache_.assign(kv_size, 0.0f);
-    v_cache_.assign(kv_size, 0.0f);
+  CpuContext(std::shared_ptr<const Model> model, int n_ctx, int n_threads, KvType kv_type)
+      : model_(std::move(model)),
+        hp_(model_->hparams()),
+        n_ctx_(n_ctx),
+        k_ld_((n_ctx + 15) / 16 * 16),
+        kv_kind_(kv_type == KvType::F32 ? cpu::KvKind::f32 : cpu::KvKind::f16),
+        elt_(kv_type == KvType::F32 ? sizeof(float) : sizeof(uint16_t)),
+        pool_(n_threads) {
+    const size_t layers = static_cast<size_t>(hp_.n_layer);
+    k_cache_.assign(layers * kv_dim() * k_ld_ * elt_, 0);
+    v_cache_.assign(layers * n_ctx_ * kv_dim() * elt_, 0);
   }
 
   std::string_view name() const override { return "cpu"; }
 
+  // Runs the batch in micro-batches of at most kMicroBatch tokens: the matrix kernels block tokens
+  // by 64 anyway, and the activation buffers stay small.
   void eval(std::span<const Token> tokens, int n_past, std::span<float> logits,
             bool all_logits) override {
+    const int n = static_cast<int>(tokens.size());
+    for (int c0 = 0; c0 < n; c0 += kMicroBatch) {
+      const int m = std::min(kMicroBatch, n - c0);
+      const bool last = c0 + m == n;
+      std::span<float> out;
+      if (!logits.empty() && all_logits) {
+        out = logits.subspan(static_cast<size_t>(c0) * hp_.n_vocab,
+                             static_cast<size_t>(m) * hp_.n_vocab);
+      } else if (!logits.empty() && last) {
+        out = logits;
+      }
+      eval_micro(tokens.subspan(static_cast<size_t>(c0), static_cast<size_t>(m)), n_past + c0, out,
+                 all_logits);
+    }
+  }
+
+ private:
+  static constexpr int kMicroBatch = 64;
+
+  void eval_micro(std::span<const Token> tokens, int n_past, std::span<float> logits,
+                  bool all_logits) {
     const int n = static_cast<int>(tokens.size());
     const int n_embd = hp_.n_embd, n_q = q_dim(), n_kv = kv_dim(), n_ff = hp_.n_ff;
     reserve(n);
@@ -59,8 +89,7 @@ class CpuContext final : public BackendContext {
         const int pos = n_past + t;
         rope(&q_[t * n_q], hp_.n_head, hp_.head_dim, pos, freq_base, freq_scale);
         rope(&k_[t * n_kv], hp_.n_head_kv, hp_.head_dim, pos, freq_base, freq_scale);
-        std::memcpy(k_at(il, pos), &k_[t * n_kv], sizeof(float) * n_kv);
-        std::memcpy(v_at(il, pos), &v_[t * n_kv], sizeof(float) * n_kv);
+        store_kv(il, pos, &k_[t * n_kv], &v_[t * n_kv]);
       }
       attention(il, n, n_past, swa ? hp_.n_swa : 0);  // att (n, n_q)
       cpu::matmul(l.wo, att_.data(), xb_.data(), n, pool_);
@@ -96,14 +125,37 @@ class CpuContext final : public BackendContext {
     }
   }
 
- private:
   int q_dim() const { return hp_.n_head * hp_.head_dim; }
   int kv_dim() const { return hp_.n_head_kv * hp_.head_dim; }
-  float* k_at(int layer, int pos) {
-    return &k_cache_[(static_cast<size_t>(layer) * n_ctx_ + pos) * kv_dim()];
+  // Keys of KV head `head` in `layer`, transposed: dimension i of position p at [i * k_ld_ + p].
+  // Element e of the keys of `layer`, KV head `head`, position `pos`, transposed: dimension i of
+  // position p at element i * k_ld_ + p.
+  uint8_t* kt_at(int layer, int head, int pos) {
+    const size_t e = (static_cast<size_t>(layer) * kv_dim() + head * hp_.head_dim) * k_ld_ + pos;
+    return &k_cache_[e * elt_];
   }
-  float* v_at(int layer, int pos) {
-    return &v_cache_[(static_cast<size_t>(layer) * n_ctx_ + pos) * kv_dim()];
+  uint8_t* v_at(int layer, int pos, int head) {
+    const size_t e = (static_cast<size_t>(layer) * n_ctx_ + pos) * kv_dim() + head * hp_.head_dim;
+    return &v_cache_[e * elt_];
+  }
+
+  // Writes one position's keys and values (n_head_kv * head_dim floats each) to the cache.
+  void store_kv(int layer, int pos, const float* k, const float* v) {
+    const cpu::Kernels& kern = cpu::kernels_best();
+    const int n = kv_dim();
+    uint8_t* kt = kt_at(layer, 0, pos);  // dimension d of all heads at element d * k_ld_
+    if (kv_kind_ == cpu::KvKind::f32) {
+      std::memcpy(v_at(layer, pos, 0), v, sizeof(float) * n);
+      auto* kf = reinterpret_cast<float*>(kt);
+      for (int d = 0; d < n; ++d) kf[static_cast<size_t>(d) * k_ld_] = k[d];
+      return;
+    }
+    kern.to_f16(v, reinterpret_cast<uint16_t*>(v_at(layer, pos, 0)), n);
+    thread_local std::vector<uint16_t> kh;
+    kh.resize(static_cast<size_t>(n));
+    kern.to_f16(k, kh.data(), n);
+    auto* k16 = reinterpret_cast<uint16_t*>(kt);
+    for (int d = 0; d < n; ++d) k16[static_cast<size_t>(d) * k_ld_] = kh[d];
   }
 
   void reserve(int n) {
@@ -142,34 +194,44 @@ class CpuContext final : public BackendContext {
       cpu::rms_norm(&xb_[t * n_embd], weight.data(), &xb_[t * n_embd], n_embd, hp_.rms_eps);
   }
 
-  // Causal attention of the n new tokens over the cache: each (token, head) pair is independent.
-  // Query head h reads KV head h / (n_head / n_head_kv). With a window (n_swa > 0), position p
-  // sees only positions p - n_swa + 1 .. p.
+  // Causal attention of the n new tokens over the cache. Query head h reads KV head
+  // h / (n_head / n_head_kv). With a window (n_swa > 0), position p sees only positions
+  // p - n_swa + 1 .. p. Work goes out in (head, block of kQueryBlock tokens) units: a block's
+  // scores against the positions any of its tokens sees in one product, each token's softmax over
+  // its own positions (the others weigh zero), then the weighted sum of the values.
   void attention(int layer, int n, int n_past, int n_swa) {
+    constexpr int kQueryBlock = 16;
     const int hd = hp_.head_dim, n_head = hp_.n_head;
     const int group = hp_.n_head / hp_.n_head_kv;
     const float scale = hp_.attn_scale;
+    const int n_blocks = (n + kQueryBlock - 1) / kQueryBlock;
+    const cpu::Kernels& kern = cpu::kernels_best();
+    const int kv = static_cast<int>(kv_kind_);
+    auto first_visible = [&](int t) { return n_swa > 0 ? std::max(0, n_past + t + 1 - n_swa) : 0; };
     pool_.run(
         [&](int ith, int nth) {
-          thread_local std::vector<float> scores;  // (n_ctx)
-          if (static_cast<int>(scores.size()) < n_ctx_) scores.resize(static_cast<size_t>(n_ctx_));
-          const auto [j0, j1] = ThreadPool::split(static_cast<int64_t>(n) * n_head, ith, nth);
+          thread_local std::vector<float> scores;  // (kQueryBlock, n_ctx)
+          scores.resize(static_cast<size_t>(kQueryBlock) * n_ctx_);
+          const auto [j0, j1] =
+              ThreadPool::split(static_cast<int64_t>(n_blocks) * n_head, ith, nth);
           for (int64_t j = j0; j < j1; ++j) {
-            const int t = static_cast<int>(j / n_head), h = static_cast<int>(j % n_head);
+            const int h = static_cast<int>(j / n_blocks), b = static_cast<int>(j % n_blocks);
             const int kvh = h / group;
-            const int n_pos = n_past + t + 1;
-            const int p0 = n_swa > 0 ? std::max(0, n_pos - n_swa) : 0;  // first visible position
-            const float* q = &q_[static_cast<size_t>(t) * q_dim() + h * hd];
-            for (int p = p0; p < n_pos; ++p)
-              scores[p - p0] = cpu::dot_f32(q, k_at(layer, p) + kvh * hd, hd) * scale;
-            cpu::softmax(scores.data(), n_pos - p0);
-            float* out = &att_[static_cast<size_t>(t) * q_dim() + h * hd];
-            std::fill(out, out + hd, 0.0f);
-            for (int p = p0; p < n_pos; ++p) {
-              const float* v = v_at(layer, p) + kvh * hd;
-              const float a = scores[p - p0];
-              for (int i = 0; i < hd; ++i) out[i] += a * v[i];
+            const int t0 = b * kQueryBlock, nq = std::min(kQueryBlock, n - t0);
+            const int pa = first_visible(t0), pb = n_past + t0 + nq;  // positions [pa, pb)
+            kern.attn_scores[kv](&q_[static_cast<size_t>(t0) * q_dim() + h * hd], q_dim(), nq,
+                                 kt_at(layer, kvh, pa), k_ld_, hd, pb - pa, scale, scores.data(),
+                                 n_ctx_);
+            for (int t = 0; t < nq; ++t) {
+              float* row = &scores[static_cast<size_t>(t) * n_ctx_];
+              const int a = first_visible(t0 + t) - pa, e = n_past + t0 + t + 1 - pa;
+              std::fill(row, row + a, 0.0f);
+              cpu::softmax(row + a, e - a);
+              std::fill(row + e, row + (pb - pa), 0.0f);
             }
+            kern.attn_values[kv](scores.data(), n_ctx_, nq, v_at(layer, pa, kvh), kv_dim(), hd,
+                                 pb - pa, &att_[static_cast<size_t>(t0) * q_dim() + h * hd],
+                                 q_dim());
           }
         },
         int64_t{2} * n * n_head * (n_past + n) * hd);
@@ -178,9 +240,13 @@ class CpuContext final : public BackendContext {
   std::shared_ptr<const Model> model_;
   const ModelHParams& hp_;
   int n_ctx_;
+  int k_ld_;  // n_ctx rounded up to 16: the row length of the transposed keys
+  cpu::KvKind kv_kind_;
+  size_t elt_;  // bytes per cache element
   ThreadPool pool_;
-  std::vector<float> k_cache_;  // (n_layer, n_ctx, n_head_kv * head_dim)
-  std::vector<float> v_cache_;  // (n_layer, n_ctx, n_head_kv * head_dim)
+  // The KV cache, float16 (as llama.cpp's default) or float32 elements.
+  std::vector<uint8_t> k_cache_;  // (n_layer, n_head_kv * head_dim, k_ld_): keys transposed
+  std::vector<uint8_t> v_cache_;  // (n_layer, n_ctx, n_head_kv * head_dim)
   int n_reserved_ = 0;
   std::vector<float> x_;    // (n, n_embd) residual stream
   std::vector<float> xb_;   // (n, n_embd) normed input / block output
@@ -195,8 +261,8 @@ class CpuContext final : public BackendContext {
 }  // namespace
 
 std::unique_ptr<BackendContext> make_cpu_context(std::shared_ptr<const Model> model, int n_ctx,
-                                                 int n_threads) {
-  return std::make_unique<CpuContext>(std::move(model), n_ctx, n_threads);
+                                                 int n_threads, KvType kv_type) {
+  return std::make_unique<CpuContext>(std::move(model), n_ctx, n_threads, kv_type);
 }
 
 }  // namespace agentrt::engine

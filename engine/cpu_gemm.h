@@ -23,6 +23,9 @@ enum class WeightKind : int { q8_0, q4_0, q4_k, q6_k, f16, bf16, f32, count };
 // Activation layout a weight kind multiplies.
 enum class ActKind : int { q8, q8_k, f32 };
 
+// Element types of the KV cache, in the order of Kernels::attn_scores / attn_values.
+enum class KvKind : int { f16, f32 };
+
 // One Q8_K block of 256 activations: x ≈ d * q; bsums[j] = sum of q[16j .. 16j+16).
 struct BlockQ8K {
   float d;
@@ -72,6 +75,19 @@ struct Kernels {
   void (*swiglu)(float* gate, const float* up, int64_t n);
   // In place: x[i] = exp(x[i] - max); returns the sum of the new x.
   float (*exp_sum)(float* x, int64_t n, float max);
+
+  // Attention over a KV cache of float16 or float32 elements (kv: KvKind), strides in elements.
+  // Keys are stored transposed (a head's dimension i of position j at kt[i * ld + j]), so that one
+  // vector holds the scores of consecutive positions; values are rows (position j's head at
+  // v + j * vs).
+  // s[t * ss + j] = scale * sum_i q[t * qs + i] * kt[i * ld + j], for t < n_q, j < n_p, i < hd.
+  void (*attn_scores[2])(const float* q, int64_t qs, int n_q, const void* kt, int64_t ld, int hd,
+                         int n_p, float scale, float* s, int64_t ss);
+  // out[t * os + i] = sum_j a[t * as + j] * v[j * vs + i], for t < n_q, i < hd, j < n_p.
+  void (*attn_values[2])(const float* a, int64_t as, int n_q, const void* v, int64_t vs, int hd,
+                         int n_p, float* out, int64_t os);
+  // dst[i] = x[i] as float16, rounded to nearest even.
+  void (*to_f16)(const float* x, uint16_t* dst, int64_t n);
 };
 
 // The portable reference: plain loops, exact integer sums. Always available.

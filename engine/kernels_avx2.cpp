@@ -298,6 +298,138 @@ float exp_sum(float* x, int64_t n, float max) {
   return total;
 }
 
+// ---- attention ----------------------------------------------------------------------------------
+// As the AVX-512 kernels with 8-wide vectors; partial vectors go through a small buffer.
+
+inline __m256 load_kv8(const uint16_t* p, int64_t left) {
+  if (left >= 8) return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  alignas(16) uint16_t buf[8] = {};
+  std::memcpy(buf, p, static_cast<size_t>(left) * sizeof(uint16_t));
+  return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(buf)));
+}
+inline __m256 load_kv8(const float* p, int64_t left) {
+  if (left >= 8) return _mm256_loadu_ps(p);
+  alignas(32) float buf[8] = {};
+  std::memcpy(buf, p, static_cast<size_t>(left) * sizeof(float));
+  return _mm256_load_ps(buf);
+}
+
+inline void store8(float* p, __m256 v, int64_t left) {
+  if (left >= 8) {
+    _mm256_storeu_ps(p, v);
+    return;
+  }
+  alignas(32) float buf[8];
+  _mm256_store_ps(buf, v);
+  std::memcpy(p, buf, static_cast<size_t>(left) * sizeof(float));
+}
+
+template <int NT, int NP, class E>
+void scores_rows(const float* q, int64_t qs, const E* kt, int64_t ld, int hd, int n_p, float scale,
+                 float* s, int64_t ss) {
+  const __m256 vscale = _mm256_set1_ps(scale);
+  int j = 0;
+  for (; j + 8 * NP <= n_p; j += 8 * NP) {
+    __m256 acc[NT][NP];
+    for (int t = 0; t < NT; ++t)
+      for (int c = 0; c < NP; ++c) acc[t][c] = _mm256_setzero_ps();
+    for (int i = 0; i < hd; ++i) {
+      __m256 k[NP];
+      for (int c = 0; c < NP; ++c) k[c] = load_kv8(kt + i * ld + j + 8 * c, 8);
+      for (int t = 0; t < NT; ++t) {
+        const __m256 qv = _mm256_set1_ps(q[t * qs + i]);
+        for (int c = 0; c < NP; ++c) acc[t][c] = _mm256_fmadd_ps(qv, k[c], acc[t][c]);
+      }
+    }
+    for (int t = 0; t < NT; ++t)
+      for (int c = 0; c < NP; ++c)
+        _mm256_storeu_ps(s + t * ss + j + 8 * c, _mm256_mul_ps(acc[t][c], vscale));
+  }
+  for (; j < n_p; j += 8) {
+    __m256 acc[NT];
+    for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+    for (int i = 0; i < hd; ++i) {
+      const __m256 k = load_kv8(kt + i * ld + j, n_p - j);
+      for (int t = 0; t < NT; ++t)
+        acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(q[t * qs + i]), k, acc[t]);
+    }
+    for (int t = 0; t < NT; ++t) store8(s + t * ss + j, _mm256_mul_ps(acc[t], vscale), n_p - j);
+  }
+}
+
+template <class E>
+void attn_scores(const float* q, int64_t qs, int n_q, const void* kt_, int64_t ld, int hd, int n_p,
+                 float scale, float* s, int64_t ss) {
+  const E* kt = static_cast<const E*>(kt_);
+  int t = 0;
+  for (; t + 4 <= n_q; t += 4)
+    scores_rows<4, 2>(q + t * qs, qs, kt, ld, hd, n_p, scale, s + t * ss, ss);
+  switch (n_q - t) {
+    case 3:
+      scores_rows<3, 2>(q + t * qs, qs, kt, ld, hd, n_p, scale, s + t * ss, ss);
+      break;
+    case 2:
+      scores_rows<2, 4>(q + t * qs, qs, kt, ld, hd, n_p, scale, s + t * ss, ss);
+      break;
+    case 1:
+      scores_rows<1, 4>(q + t * qs, qs, kt, ld, hd, n_p, scale, s + t * ss, ss);
+      break;
+    default:
+      break;
+  }
+}
+
+// Dimensions [0, w) of NT queries, w <= 32, in 8-wide vectors.
+template <int NT, class E>
+void values_tile(const float* a, int64_t as, const E* v, int64_t vs, int n_p, float* out,
+                 int64_t os, int w) {
+  const int nc = (w + 7) / 8;
+  __m256 acc[NT][4];
+  for (int t = 0; t < NT; ++t)
+    for (int c = 0; c < 4; ++c) acc[t][c] = _mm256_setzero_ps();
+  for (int j = 0; j < n_p; ++j) {
+    __m256 vv[4];
+    for (int c = 0; c < 4; ++c)
+      vv[c] = c < nc ? load_kv8(v + j * vs + 8 * c, w - 8 * c) : _mm256_setzero_ps();
+    for (int t = 0; t < NT; ++t) {
+      const __m256 av = _mm256_set1_ps(a[t * as + j]);
+      for (int c = 0; c < 4; ++c) acc[t][c] = _mm256_fmadd_ps(av, vv[c], acc[t][c]);
+    }
+  }
+  for (int t = 0; t < NT; ++t)
+    for (int c = 0; c < nc; ++c) store8(out + t * os + 8 * c, acc[t][c], w - 8 * c);
+}
+
+template <class E>
+void attn_values(const float* a, int64_t as, int n_q, const void* v_, int64_t vs, int hd, int n_p,
+                 float* out, int64_t os) {
+  const E* v = static_cast<const E*>(v_);
+  for (int i = 0; i < hd; i += 32) {
+    const int w = hd - i < 32 ? hd - i : 32;
+    int t = 0;
+    for (; t + 3 <= n_q; t += 3)
+      values_tile<3, E>(a + t * as, as, v + i, vs, n_p, out + t * os + i, os, w);
+    for (; t < n_q; ++t) values_tile<1, E>(a + t * as, as, v + i, vs, n_p, out + t * os + i, os, w);
+  }
+}
+
+void to_f16(const float* x, uint16_t* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(
+        reinterpret_cast<__m128i*>(dst + i),
+        _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  if (i < n) {
+    alignas(32) float buf[8] = {};
+    std::memcpy(buf, x + i, static_cast<size_t>(n - i) * sizeof(float));
+    alignas(16) uint16_t h[8];
+    _mm_store_si128(
+        reinterpret_cast<__m128i*>(h),
+        _mm256_cvtps_ph(_mm256_load_ps(buf), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    std::memcpy(dst + i, h, static_cast<size_t>(n - i) * sizeof(uint16_t));
+  }
+}
+
 const Kernels kAvx2 = {
     "avx2",
     quantize_q8,
@@ -306,6 +438,9 @@ const Kernels kAvx2 = {
      gemm<dot_f32>},
     swiglu,
     exp_sum,
+    {attn_scores<uint16_t>, attn_scores<float>},
+    {attn_values<uint16_t>, attn_values<float>},
+    to_f16,
 };
 
 }  // namespace

@@ -136,6 +136,16 @@ void tile_q_32(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t
     for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum(acc[r][t]);
 }
 
+// idx[c] for the 4 steps of a super-block: int16 lane i holds `per_step` * c + i / `lanes_per`,
+// the scale (sub-block) that lane's products take.
+inline void step_scale_index(__m512i idx[4], int per_step, int lanes_per) {
+  for (int c = 0; c < 4; ++c) {
+    alignas(64) int16_t v[32];
+    for (int i = 0; i < 32; ++i) v[i] = static_cast<int16_t>(per_step * c + i / lanes_per);
+    idx[c] = _mm512_load_si512(v);
+  }
+}
+
 // ---- Q4_K ---------------------------------------------------------------------------------------
 // Per super-block and row: the 8 six-bit scales become int16 lane multipliers for vpdpwssd over
 // vpmaddubsw's pair sums (nibble * activation, at most 2 * 15 * 127), the mins multiply the
@@ -163,11 +173,7 @@ void tile_q4_k(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t
   // Upper 256 bits (the high nibbles of the same 32 bytes) shift right by 4.
   const __m512i half_shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
   __m512i sc_idx[4];  // int16 lane i of step c: sub-block 2c + i / 16
-  for (int c = 0; c < 4; ++c) {
-    alignas(64) int16_t idx[32];
-    for (int i = 0; i < 32; ++i) idx[i] = static_cast<int16_t>(2 * c + i / 16);
-    sc_idx[c] = _mm512_load_si512(idx);
-  }
+  step_scale_index(sc_idx, 2, 16);
   alignas(32) int16_t midx[16];
   for (int i = 0; i < 16; ++i) midx[i] = static_cast<int16_t>(i / 2);
   const __m256i m_idx = _mm256_load_si256(reinterpret_cast<const __m256i*>(midx));
@@ -228,23 +234,108 @@ void tile_q4_k(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t
     for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum(acc[r][t]);
 }
 
+// Two rows by T tokens: as tile_q4_k, but each super-block's integer sums of the two rows are
+// folded into one vector (lanes 0-7: row 0, 8-15: row 1) before they are converted and scaled,
+// and both rows' mins go through one vpmaddwd in the same layout, so the per-super-block float
+// work is shared by the pair and one accumulator per token serves both rows.
+template <int T>
+void tile_q4_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
+                    int64_t ldy) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  const __m512i half_shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+  __m512i sc_idx[4];
+  step_scale_index(sc_idx, 2, 16);
+  // int16 lane i: min (i % 16) / 2 of row i / 16 (the 16 mins of both rows in int16 lanes 0-15)
+  alignas(64) int16_t midx[32];
+  for (int i = 0; i < 32; ++i) midx[i] = static_cast<int16_t>(8 * (i / 16) + (i % 16) / 2);
+  const __m512i m_idx = _mm512_load_si512(midx);
+
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < n / 256; ++s) {
+    const uint8_t* p0 = w + s * 144;
+    const uint8_t* p1 = p0 + rb;
+    __m512i scv[2][4];
+    uint64_t sc0, m0, sc1, m1;
+    q4_k_scales(p0 + 4, &sc0, &m0);
+    q4_k_scales(p1 + 4, &sc1, &m1);
+    const __m512i sc16_0 =
+        _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(sc0))));
+    const __m512i sc16_1 =
+        _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(sc1))));
+    for (int c = 0; c < 4; ++c) {
+      scv[0][c] = _mm512_permutexvar_epi16(sc_idx[c], sc16_0);
+      scv[1][c] = _mm512_permutexvar_epi16(sc_idx[c], sc16_1);
+    }
+    const __m512i mins = _mm512_permutexvar_epi16(
+        m_idx, _mm512_castsi256_si512(_mm256_cvtepu8_epi16(
+                   _mm_set_epi64x(static_cast<long long>(m1), static_cast<long long>(m0)))));
+    const __m512 dv = _mm512_insertf32x8(_mm512_set1_ps(f16_at(p0)), _mm256_set1_ps(f16_at(p1)), 1);
+    const __m512 dminv =
+        _mm512_insertf32x8(_mm512_set1_ps(f16_at(p0 + 2)), _mm256_set1_ps(f16_at(p1 + 2)), 1);
+    __m512i isum[2][T];
+    for (int t = 0; t < T; ++t) isum[0][t] = isum[1][t] = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + 16 + 32 * c));
+      const __m256i q1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p1 + 16 + 32 * c));
+      const __m512i w0 = _mm512_and_si512(
+          _mm512_srlv_epi16(_mm512_inserti64x4(_mm512_castsi256_si512(q0), q0, 1), half_shift),
+          low4);
+      const __m512i w1 = _mm512_and_si512(
+          _mm512_srlv_epi16(_mm512_inserti64x4(_mm512_castsi256_si512(q1), q1, 1), half_shift),
+          low4);
+      for (int t = 0; t < T; ++t) {
+        const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+        const __m512i a = _mm512_loadu_si512(blk->q + 64 * c);
+        isum[0][t] = _mm512_dpwssd_epi32(isum[0][t], _mm512_maddubs_epi16(w0, a), scv[0][c]);
+        isum[1][t] = _mm512_dpwssd_epi32(isum[1][t], _mm512_maddubs_epi16(w1, a), scv[1][c]);
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+      // 128-bit quarters 0, 1 of row 0 and of row 1, plus quarters 2, 3 of each
+      const __m512i both = _mm512_add_epi32(_mm512_shuffle_i64x2(isum[0][t], isum[1][t], 0x44),
+                                            _mm512_shuffle_i64x2(isum[0][t], isum[1][t], 0xEE));
+      const __m512i bs =
+          _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->bsums)));
+      const __m512 sum = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(mins, bs)), dminv,
+                                          _mm512_mul_ps(_mm512_cvtepi32_ps(both), dv));
+      acc[t] = _mm512_fmadd_ps(sum, _mm512_set1_ps(blk->d), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    y[t * ldy] = hsum(_mm512_maskz_mov_ps(0x00FF, acc[t]));
+    y[t * ldy + 1] = hsum(_mm512_maskz_mov_ps(0xFF00, acc[t]));
+  }
+}
+
 // ---- Q6_K ---------------------------------------------------------------------------------------
 // Step c covers elements 64c..64c+63 = (h = c / 2, k = 2(c % 2) and k + 1): low bits from the 64
 // bytes ql[64h..] (low nibbles for even c, high for odd), high bits from the 32 bytes qh[32h..]
 // (bits 0-1 / 2-3 for even c, 4-5 / 6-7 for odd). q (0..63) times the activation by vpmaddubsw,
 // times the int8 scale of each 16 by vpdpwssd; the -32 offset is -32 * scale * (sum of 16).
+// The 64 six-bit values (0..63) of step c of the super-block at p.
+inline __m512i q6_k_step(const uint8_t* p, int c) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F), low2 = _mm512_set1_epi8(3);
+  const int h = c / 2;
+  const __m512i l = _mm512_loadu_si512(p + 64 * h);
+  const __m512i lo =
+      (c % 2 == 0) ? _mm512_and_si512(l, low4) : _mm512_and_si512(_mm512_srli_epi16(l, 4), low4);
+  const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * h));
+  const __m512i hv = _mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1);
+  // bits 0-1 / 2-3 of qh for even steps, 4-5 / 6-7 for odd ones (per 256-bit half)
+  const __m512i shift = (c % 2 == 0)
+                            ? _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1)
+                            : _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+  const __m512i hi = _mm512_and_si512(_mm512_srlv_epi16(hv, shift), low2);
+  return _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+}
+
 template <int R, int T>
 void tile_q6_k(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
                int64_t ldy) {
-  const __m512i low4 = _mm512_set1_epi8(0x0F), low2 = _mm512_set1_epi8(3);
-  const __m512i shift_even = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-  const __m512i shift_odd = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
   __m512i sc_idx[4];  // int16 lane i of step c: scale 4c + i / 8
-  for (int c = 0; c < 4; ++c) {
-    alignas(64) int16_t idx[32];
-    for (int i = 0; i < 32; ++i) idx[i] = static_cast<int16_t>(4 * c + i / 8);
-    sc_idx[c] = _mm512_load_si512(idx);
-  }
+  step_scale_index(sc_idx, 4, 8);
   __m512 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
@@ -265,18 +356,9 @@ void tile_q6_k(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t
     for (int r = 0; r < R; ++r)
       for (int t = 0; t < T; ++t) isum[r][t] = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) {
-      const int h = c / 2;
       __m512i wq[R];
       for (int r = 0; r < R; ++r) {
-        const uint8_t* p = w + r * rb + s * 210;
-        const __m512i l = _mm512_loadu_si512(p + 64 * h);
-        const __m512i lo = (c % 2 == 0) ? _mm512_and_si512(l, low4)
-                                        : _mm512_and_si512(_mm512_srli_epi16(l, 4), low4);
-        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * h));
-        const __m512i hv = _mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1);
-        const __m512i hi =
-            _mm512_and_si512(_mm512_srlv_epi16(hv, (c % 2 == 0) ? shift_even : shift_odd), low2);
-        wq[r] = _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+        wq[r] = q6_k_step(w + r * rb + s * 210, c);
       }
       for (int t = 0; t < T; ++t) {
         const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
@@ -298,6 +380,62 @@ void tile_q6_k(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t
   }
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum(acc[r][t]);
+}
+
+// Two rows by T tokens: as tile_q6_k, with the pair's integer sums folded into one vector per
+// token (lanes 0-7: row 0, 8-15: row 1, as in tile_q4_k_pair) and both rows' -32 offsets added in
+// that layout by one vpmaddwd, before a single conversion and scaling.
+template <int T>
+void tile_q6_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
+                    int64_t ldy) {
+  __m512i sc_idx[4];  // int16 lane i of step c: scale 4c + i / 8
+  step_scale_index(sc_idx, 4, 8);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < n / 256; ++s) {
+    const uint8_t* p[2] = {w + s * 210, w + rb + s * 210};
+    __m512i scv[2][4];
+    __m256i sc16[2];
+    for (int r = 0; r < 2; ++r) {
+      sc16[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p[r] + 192)));
+      for (int c = 0; c < 4; ++c)
+        scv[r][c] = _mm512_permutexvar_epi16(sc_idx[c], _mm512_castsi256_si512(sc16[r]));
+    }
+    // -32 * scale of every 16, row 0's then row 1's
+    const __m512i off = _mm512_sub_epi16(
+        _mm512_setzero_si512(),
+        _mm512_slli_epi16(_mm512_inserti64x4(_mm512_castsi256_si512(sc16[0]), sc16[1], 1), 5));
+    const __m512 dv = _mm512_insertf32x8(_mm512_set1_ps(f16_at(p[0] + 208)),
+                                         _mm256_set1_ps(f16_at(p[1] + 208)), 1);
+    __m512i isum[2][T];
+    for (int t = 0; t < T; ++t) isum[0][t] = isum[1][t] = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      __m512i wq[2];
+      for (int r = 0; r < 2; ++r) {
+        wq[r] = q6_k_step(p[r], c);
+      }
+      for (int t = 0; t < T; ++t) {
+        const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+        const __m512i a = _mm512_loadu_si512(blk->q + 64 * c);
+        isum[0][t] = _mm512_dpwssd_epi32(isum[0][t], _mm512_maddubs_epi16(wq[0], a), scv[0][c]);
+        isum[1][t] = _mm512_dpwssd_epi32(isum[1][t], _mm512_maddubs_epi16(wq[1], a), scv[1][c]);
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+      const __m512i both = _mm512_add_epi32(_mm512_shuffle_i64x2(isum[0][t], isum[1][t], 0x44),
+                                            _mm512_shuffle_i64x2(isum[0][t], isum[1][t], 0xEE));
+      const __m512i bs =
+          _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->bsums)));
+      const __m512i total = _mm512_add_epi32(both, _mm512_madd_epi16(off, bs));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_mul_ps(dv, _mm512_set1_ps(blk->d)),
+                               acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    y[t * ldy] = hsum(_mm512_maskz_mov_ps(0x00FF, acc[t]));
+    y[t * ldy + 1] = hsum(_mm512_maskz_mov_ps(0xFF00, acc[t]));
+  }
 }
 
 // ---- F16, BF16, F32 -----------------------------------------------------------------------------
@@ -397,14 +535,22 @@ template <int R, int T>
 struct TileQ4_K {
   static void run(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
                   int64_t ldy) {
-    tile_q4_k<R, T>(w, rb, x, xs, n, y, ldy);
+    if constexpr (R == 2) {
+      tile_q4_k_pair<T>(w, rb, x, xs, n, y, ldy);
+    } else {
+      tile_q4_k<R, T>(w, rb, x, xs, n, y, ldy);
+    }
   }
 };
 template <int R, int T>
 struct TileQ6_K {
   static void run(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
                   int64_t ldy) {
-    tile_q6_k<R, T>(w, rb, x, xs, n, y, ldy);
+    if constexpr (R == 2) {
+      tile_q6_k_pair<T>(w, rb, x, xs, n, y, ldy);
+    } else {
+      tile_q6_k<R, T>(w, rb, x, xs, n, y, ldy);
+    }
   }
 };
 template <FloatKind kKind>
@@ -462,16 +608,155 @@ float exp_sum(float* x, int64_t n, float max) {
   return hsum(sum);
 }
 
+// ---- attention ----------------------------------------------------------------------------------
+// Scores: a tile of NT queries by NP vectors of 16 positions; per dimension one row of 16 keys
+// per vector, times each query's value broadcast. Values: a tile of NT queries by NC vectors of
+// 16 dimensions; per position the value vectors once, times each query's weight broadcast.
+
+inline __mmask16 tail_mask(int64_t left) {
+  return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+}
+
+inline __m512 load_kv16(const uint16_t* p, __mmask16 m) {
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+}
+inline __m512 load_kv16(const float* p, __mmask16 m) {
+  return _mm512_maskz_loadu_ps(m, p);
+}
+
+// Positions [0, n_p) for NT queries, NP vectors at a time, the rest one (masked) vector at a time.
+template <int NT, int NP, class E>
+void scores_rows(const float* q, int64_t qs, const E* kt, int64_t ld, int hd, int n_p, float scale,
+                 float* s, int64_t ss) {
+  const __m512 vscale = _mm512_set1_ps(scale);
+  int j = 0;
+  for (; j + 16 * NP <= n_p; j += 16 * NP) {
+    __m512 acc[NT][NP];
+    for (int t = 0; t < NT; ++t)
+      for (int c = 0; c < NP; ++c) acc[t][c] = _mm512_setzero_ps();
+    for (int i = 0; i < hd; ++i) {
+      __m512 k[NP];
+      for (int c = 0; c < NP; ++c) k[c] = load_kv16(kt + i * ld + j + 16 * c, 0xFFFF);
+      for (int t = 0; t < NT; ++t) {
+        const __m512 qv = _mm512_set1_ps(q[t * qs + i]);
+        for (int c = 0; c < NP; ++c) acc[t][c] = _mm512_fmadd_ps(qv, k[c], acc[t][c]);
+      }
+    }
+    for (int t = 0; t < NT; ++t)
+      for (int c = 0; c < NP; ++c)
+        _mm512_storeu_ps(s + t * ss + j + 16 * c, _mm512_mul_ps(acc[t][c], vscale));
+  }
+  for (; j < n_p; j += 16) {
+    const __mmask16 m = tail_mask(n_p - j);
+    __m512 acc[NT];
+    for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+    for (int i = 0; i < hd; ++i) {
+      const __m512 k = load_kv16(kt + i * ld + j, m);
+      for (int t = 0; t < NT; ++t)
+        acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(q[t * qs + i]), k, acc[t]);
+    }
+    for (int t = 0; t < NT; ++t)
+      _mm512_mask_storeu_ps(s + t * ss + j, m, _mm512_mul_ps(acc[t], vscale));
+  }
+}
+
+template <class E>
+void attn_scores(const float* q, int64_t qs, int n_q, const void* kt_, int64_t ld, int hd, int n_p,
+                 float scale, float* s, int64_t ss) {
+  const E* kt = static_cast<const E*>(kt_);
+  int t = 0;
+  for (; t + 4 <= n_q; t += 4)
+    scores_rows<4, 2>(q + t * qs, qs, kt, ld, hd, n_p, scale, s + t * ss, ss);
+  switch (n_q - t) {
+    case 3:
+      scores_rows<3, 2>(q + t * qs, qs, kt, ld, hd, n_p, scale, s + t * ss, ss);
+      break;
+    case 2:
+      scores_rows<2, 4>(q + t * qs, qs, kt, ld, hd, n_p, scale, s + t * ss, ss);
+      break;
+    case 1:
+      scores_rows<1, 4>(q + t * qs, qs, kt, ld, hd, n_p, scale, s + t * ss, ss);
+      break;
+    default:
+      break;
+  }
+}
+
+// Dimensions [0, 16 * NC) (the last vector masked by `last`) for NT queries.
+template <int NT, int NC, class E>
+void values_tile(const float* a, int64_t as, const E* v, int64_t vs, int n_p, float* out,
+                 int64_t os, __mmask16 last) {
+  __m512 acc[NT][NC];
+  for (int t = 0; t < NT; ++t)
+    for (int c = 0; c < NC; ++c) acc[t][c] = _mm512_setzero_ps();
+  for (int j = 0; j < n_p; ++j) {
+    __m512 vv[NC];
+    for (int c = 0; c < NC; ++c)
+      vv[c] = load_kv16(v + j * vs + 16 * c, c == NC - 1 ? last : static_cast<__mmask16>(0xFFFF));
+    for (int t = 0; t < NT; ++t) {
+      const __m512 av = _mm512_set1_ps(a[t * as + j]);
+      for (int c = 0; c < NC; ++c) acc[t][c] = _mm512_fmadd_ps(av, vv[c], acc[t][c]);
+    }
+  }
+  for (int t = 0; t < NT; ++t)
+    for (int c = 0; c < NC; ++c)
+      _mm512_mask_storeu_ps(out + t * os + 16 * c,
+                            c == NC - 1 ? last : static_cast<__mmask16>(0xFFFF), acc[t][c]);
+}
+
+template <class E>
+using ValuesTileFn = void (*)(const float*, int64_t, const E*, int64_t, int, float*, int64_t,
+                              __mmask16);
+
+template <int NT, class E>
+constexpr ValuesTileFn<E> values_tile_for(int nc) {
+  return nc == 1   ? values_tile<NT, 1, E>
+         : nc == 2 ? values_tile<NT, 2, E>
+         : nc == 3 ? values_tile<NT, 3, E>
+                   : values_tile<NT, 4, E>;
+}
+
+template <class E>
+void attn_values(const float* a, int64_t as, int n_q, const void* v_, int64_t vs, int hd, int n_p,
+                 float* out, int64_t os) {
+  const E* v = static_cast<const E*>(v_);
+  for (int i = 0; i < hd; i += 64) {
+    const int nc = ((hd - i < 64 ? hd - i : 64) + 15) / 16;
+    const __mmask16 last = tail_mask(hd - i - 16 * (nc - 1));
+    int t = 0;
+    for (; t + 4 <= n_q; t += 4)
+      values_tile_for<4, E>(nc)(a + t * as, as, v + i, vs, n_p, out + t * os + i, os, last);
+    const int left = n_q - t;
+    if (left == 0) continue;
+    const ValuesTileFn<E> fn = left == 1   ? values_tile_for<1, E>(nc)
+                               : left == 2 ? values_tile_for<2, E>(nc)
+                                           : values_tile_for<3, E>(nc);
+    fn(a + t * as, as, v + i, vs, n_p, out + t * os + i, os, last);
+  }
+}
+
+void to_f16(const float* x, uint16_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i),
+                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    _mm256_mask_storeu_epi16(dst + i, m, h);
+  }
+}
+
 const Kernels kAvx512 = {
     "avx512vnni",
     quantize_q8,
     quantize_q8_k,
-    {make_gemm<TileQ8_0, 4, 4>(), make_gemm<TileQ4_0, 4, 4>(), make_gemm<TileQ4_K, 2, 4>(),
+    {make_gemm<TileQ8_0, 4, 4>(), make_gemm<TileQ4_0, 4, 4>(), make_gemm<TileQ4_K, 2, 8>(),
      make_gemm<TileQ6_K, 2, 4>(), make_gemm<FloatTiles<FloatKind::f16>::Tile, 4, 4>(),
      make_gemm<FloatTiles<FloatKind::bf16>::Tile, 4, 4>(),
      make_gemm<FloatTiles<FloatKind::f32>::Tile, 4, 4>()},
     swiglu,
     exp_sum,
+    {attn_scores<uint16_t>, attn_scores<float>},
+    {attn_values<uint16_t>, attn_values<float>},
+    to_f16,
 };
 
 }  // namespace

@@ -171,6 +171,44 @@ float exp_sum(float* x, int64_t n, float max) {
   return sum;
 }
 
+inline float kv_at(const uint16_t* p, int64_t i) {
+  return fp16_to_fp32(p[i]);
+}
+inline float kv_at(const float* p, int64_t i) {
+  return p[i];
+}
+
+// Float64 sums, positions and dimensions in order.
+template <class E>
+void attn_scores(const float* q, int64_t qs, int n_q, const void* kt_, int64_t ld, int hd, int n_p,
+                 float scale, float* s, int64_t ss) {
+  const E* kt = static_cast<const E*>(kt_);
+  for (int t = 0; t < n_q; ++t)
+    for (int j = 0; j < n_p; ++j) {
+      double sum = 0.0;
+      for (int i = 0; i < hd; ++i)
+        sum += static_cast<double>(q[t * qs + i]) * kv_at(kt, i * ld + j);
+      s[t * ss + j] = static_cast<float>(sum) * scale;
+    }
+}
+
+template <class E>
+void attn_values(const float* a, int64_t as, int n_q, const void* v_, int64_t vs, int hd, int n_p,
+                 float* out, int64_t os) {
+  const E* v = static_cast<const E*>(v_);
+  for (int t = 0; t < n_q; ++t)
+    for (int i = 0; i < hd; ++i) {
+      double sum = 0.0;
+      for (int j = 0; j < n_p; ++j)
+        sum += static_cast<double>(a[t * as + j]) * kv_at(v, j * vs + i);
+      out[t * os + i] = static_cast<float>(sum);
+    }
+}
+
+void to_f16(const float* x, uint16_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(x[i]);
+}
+
 const Kernels kScalar = {
     "scalar",
     quantize_q8,
@@ -179,6 +217,9 @@ const Kernels kScalar = {
      gemm<dot_bf16>, gemm<dot_f32>},
     swiglu,
     exp_sum,
+    {attn_scores<uint16_t>, attn_scores<float>},
+    {attn_values<uint16_t>, attn_values<float>},
+    to_f16,
 };
 
 }  // namespace

@@ -48,7 +48,8 @@ size_t stop_prefix_suffix(std::string_view text, const std::vector<std::string>&
 // Device::Cuda uses the CUDA backend or fails saying why; Auto uses it when it can run the model
 // and otherwise says once per process, on stderr, why it runs on the CPU.
 std::unique_ptr<BackendContext> make_backend(const std::shared_ptr<const Model>& model,
-                                             Device device, int n_ctx, int n_batch, int n_threads) {
+                                             Device device, int n_ctx, int n_batch, int n_threads,
+                                             KvType kv_type) {
   if (device != Device::Cpu) {
     const std::string why = cuda_unsupported_reason(*model);
     if (why.empty()) return make_cuda_context(model, n_ctx, n_batch);
@@ -59,7 +60,7 @@ std::unique_ptr<BackendContext> make_backend(const std::shared_ptr<const Model>&
                    [&] { std::fprintf(stderr, "agentrt: %s; running on the CPU\n", why.c_str()); });
 #endif
   }
-  return make_cpu_context(model, n_ctx, n_threads);
+  return make_cpu_context(model, n_ctx, n_threads, kv_type);
 }
 
 }  // namespace
@@ -93,7 +94,8 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
   if (n_ctx_ < 1 || n_ctx_ > (1 << 22))
     throw ModelError("context length " + std::to_string(n_ctx_) + " is out of range");
   n_batch_ = std::clamp(options.n_batch, 1, 4096);
-  impl_->backend = make_backend(model_, options.device, n_ctx_, n_batch_, options.n_threads);
+  impl_->backend =
+      make_backend(model_, options.device, n_ctx_, n_batch_, options.n_threads, options.kv_type);
   impl_->logits.resize(static_cast<size_t>(hp.n_vocab));
 }
 

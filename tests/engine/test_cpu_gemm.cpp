@@ -216,6 +216,105 @@ TEST(CpuGemm, ElementwiseVariantsMatchStdExp) {
   }
 }
 
+// The attention kernels over a float16 and a float32 cache: every variant (scalar included)
+// against float64 sums of the same values, with sentinels past every output row and odd
+// query counts, position counts and head sizes (the vector tails).
+TEST(CpuGemm, AttentionKernelsMatchReference) {
+  std::vector<const Kernels*> all = simd_variants();
+  all.push_back(&kernels_scalar());
+  std::mt19937_64 rng(11);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int hd : {8, 20, 64, 80, 256})
+    for (int n_q : {1, 2, 3, 4, 5, 7, 16})
+      for (int n_p : {1, 5, 16, 17, 40, 64, 100}) {
+        const int ld = n_p + 3, qs = hd + 5, vs = hd + 2;
+        const int ss = n_p + 2, os = hd + 2;  // two sentinel columns per output row
+        std::vector<float> q(static_cast<size_t>(n_q) * qs), a(static_cast<size_t>(n_q) * ss);
+        std::vector<uint16_t> kt(static_cast<size_t>(hd) * ld), v(static_cast<size_t>(n_p) * vs);
+        for (float& x : q) x = dist(rng);
+        for (float& x : a) x = std::fabs(dist(rng));
+        for (uint16_t& h : kt) h = fp32_to_fp16(dist(rng));
+        for (uint16_t& h : v) h = fp32_to_fp16(dist(rng));
+        const float scale = 0.125f;
+        // float64 references from the decoded halves
+        std::vector<double> want_s(static_cast<size_t>(n_q) * n_p),
+            want_o(static_cast<size_t>(n_q) * hd);
+        for (int t = 0; t < n_q; ++t) {
+          for (int j = 0; j < n_p; ++j) {
+            double sum = 0.0;
+            for (int i = 0; i < hd; ++i)
+              sum += static_cast<double>(q[t * qs + i]) * fp16_to_fp32(kt[i * ld + j]);
+            want_s[static_cast<size_t>(t) * n_p + j] = sum * scale;
+          }
+          for (int i = 0; i < hd; ++i) {
+            double sum = 0.0;
+            for (int j = 0; j < n_p; ++j)
+              sum += static_cast<double>(a[t * ss + j]) * fp16_to_fp32(v[j * vs + i]);
+            want_o[static_cast<size_t>(t) * hd + i] = sum;
+          }
+        }
+        // The float32 cache holds the same (decoded) values, so the references serve both.
+        std::vector<float> kt32(kt.size()), v32(v.size());
+        for (size_t i = 0; i < kt.size(); ++i) kt32[i] = fp16_to_fp32(kt[i]);
+        for (size_t i = 0; i < v.size(); ++i) v32[i] = fp16_to_fp32(v[i]);
+        for (const Kernels* k : all)
+          for (const KvKind kv : {KvKind::f16, KvKind::f32}) {
+            const bool f16 = kv == KvKind::f16;
+            const std::string what = std::string(k->name) + (f16 ? " f16" : " f32") +
+                                     " hd=" + std::to_string(hd) + " n_q=" + std::to_string(n_q) +
+                                     " n_p=" + std::to_string(n_p);
+            std::vector<float> s(static_cast<size_t>(n_q) * ss, kSentinel);
+            std::vector<float> o(static_cast<size_t>(n_q) * os, kSentinel);
+            const void* kt_data = f16 ? static_cast<const void*>(kt.data()) : kt32.data();
+            const void* v_data = f16 ? static_cast<const void*>(v.data()) : v32.data();
+            k->attn_scores[static_cast<int>(kv)](q.data(), qs, n_q, kt_data, ld, hd, n_p, scale,
+                                                 s.data(), ss);
+            k->attn_values[static_cast<int>(kv)](a.data(), ss, n_q, v_data, vs, hd, n_p, o.data(),
+                                                 os);
+            double es = 0.0, ds = 0.0, eo = 0.0, dn = 0.0;
+            for (int t = 0; t < n_q; ++t) {
+              for (int j = 0; j < n_p; ++j) {
+                const double w = want_s[static_cast<size_t>(t) * n_p + j];
+                es += (s[t * ss + j] - w) * (s[t * ss + j] - w);
+                ds += w * w;
+              }
+              for (int i = 0; i < hd; ++i) {
+                const double w = want_o[static_cast<size_t>(t) * hd + i];
+                eo += (o[t * os + i] - w) * (o[t * os + i] - w);
+                dn += w * w;
+              }
+              EXPECT_EQ(s[t * ss + n_p], kSentinel) << what << " scores past n_p, t=" << t;
+              EXPECT_EQ(s[t * ss + n_p + 1], kSentinel) << what;
+              EXPECT_EQ(o[t * os + hd], kSentinel) << what << " values past hd, t=" << t;
+              EXPECT_EQ(o[t * os + hd + 1], kSentinel) << what;
+            }
+            EXPECT_LT(es / ds, 1e-10) << what << " scores";
+            EXPECT_LT(eo / dn, 1e-10) << what << " values";
+          }
+      }
+}
+
+// to_f16 of every variant rounds as fp32_to_fp16 (to nearest even), tails included.
+TEST(CpuGemm, ToF16MatchesScalarConversion) {
+  std::vector<const Kernels*> all = simd_variants();
+  all.push_back(&kernels_scalar());
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> dist(0.0f, 3.0f);
+  for (int n : {1, 7, 8, 16, 33, 100}) {
+    std::vector<float> x(n);
+    for (float& v : x) v = dist(rng);
+    x[0] = 1.0f + 1.0f / 2048.0f;  // a tie: rounds to even (1.0)
+    std::vector<uint16_t> want(n);
+    for (int i = 0; i < n; ++i) want[i] = fp32_to_fp16(x[i]);
+    for (const Kernels* k : all) {
+      std::vector<uint16_t> got(n + 1, 0xBEEF);
+      k->to_f16(x.data(), got.data(), n);
+      EXPECT_EQ(std::vector<uint16_t>(got.begin(), got.begin() + n), want) << k->name;
+      EXPECT_EQ(got[n], 0xBEEF) << k->name << " wrote past n=" << n;
+    }
+  }
+}
+
 TEST(CpuGemm, KernelsBestIsTheWidestSupported) {
   const Kernels& best = kernels_best();
   if (kernels_avx512()) {

@@ -20,11 +20,16 @@ namespace agentrt::engine {
 
 enum class Device { Auto, Cpu, Cuda };
 
+// Element type of the CPU backend's KV cache: F16 (half the memory; llama.cpp's default) or F32
+// (keys and values exactly as computed).
+enum class KvType { F16, F32 };
+
 struct SessionOptions {
   int n_ctx = 0;      // context length; 0: the model's training context, at most 4096
   int n_threads = 0;  // 0: all cores
   int n_batch = 64;   // prefill processes this many tokens per forward pass
   Device device = Device::Auto;
+  KvType kv_type = KvType::F16;  // the CPU backend's; the CUDA backend keeps its own
 };
 
 // Work done by one call (prefill and decode), and by the session in total.
