@@ -148,7 +148,7 @@ def ensure_model(models_dir, name, threads):
 
 
 def kv_bytes(path, n_ctx):
-    """agentrt's KV cache for n_ctx positions: keys and values in float32."""
+    """agentrt's KV cache for n_ctx positions: keys and values in float16 (the default)."""
     import gguf
     r = gguf.GGUFReader(str(path))
 
@@ -158,7 +158,7 @@ def kv_bytes(path, n_ctx):
     n_layer = field("llama.block_count")
     n_embd = field("llama.embedding_length")
     n_kv = n_embd // field("llama.attention.head_count") * field("llama.attention.head_count_kv")
-    return 2 * n_layer * n_ctx * n_kv * 4
+    return 2 * n_layer * n_ctx * n_kv * 2
 
 
 # ---- runs ----------------------------------------------------------------------------------------
@@ -290,7 +290,7 @@ def main():
 
     mib = 1024 * 1024
     print("\n| model | agentrt peak RSS MiB | llama.cpp (+Python) peak RSS MiB | file MiB | "
-          "KV (f32) MiB | (file + KV) x 1.1 MiB | within |")
+          "KV (f16) MiB | (file + KV) x 1.1 MiB | within |")
     print("|---|---|---|---|---|---|---|")
     for name, ours_rss, theirs_rss, size, kv in mem_rows:
         budget = (size + kv) * 1.1

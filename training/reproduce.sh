@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Reproduces the shipped default model, models/agentrt-tiny.gguf, from a seed:
-#   training/reproduce.sh [OUT_DIR] [MINUTES] [MINUTES_2] [MINUTES_3]
+#   training/reproduce.sh [OUT_DIR] [MINUTES] [MINUTES_2] [MINUTES_3] [MINUTES_4] [MINUTES_5]
 # installs the training packages (training/setup.sh), builds agentrt, generates the dialogues
 # with the real plugins (gen.py, seed 1) and the copy drills (gen.py copy, seed 13), trains the
-# tokenizer and the model in three stages, exports the GGUF to OUT_DIR/agentrt-tiny.gguf and
+# tokenizer and the model in five stages, exports the GGUF to OUT_DIR/agentrt-tiny.gguf and
 # evaluates it through the C++ runtime on 300 fresh tasks (seed 9001), examples/tasks and the
 # held-out suite (training/eval). Default OUT_DIR: build/train.
 #   stage 1 (MINUTES, default 62): dialogues 1-30000, loss on the model's turns only;
 #   stage 2 (MINUTES_2, default 45): from stage 1's F16 export, dialogues 30001-78000 plus 60000
 #     copy drills, prompt weight 0.2, batches of 4 rows: the stage where copying is learned;
 #   stage 3 (MINUTES_3, default 33): from stage 2's checkpoint, dialogues 78001-120000 plus 60000
-#     copy drills that are 60% made-up names (seed 14), lr 1e-3, one thread.
+#     copy drills that are 60% made-up names (seed 14), lr 1e-3, one thread;
+#   stage 4 (MINUTES_4, default 65): from stage 3's checkpoint, 20000 search and 30000 other
+#     dialogues drawn again from all 120000 (training/mix.py, seed 31) plus 50000 copy drills that
+#     are 90% made-up names (seed 15), lr 1.2e-3, one thread: the stage where names are learned;
+#   stage 5 (MINUTES_5, default 40): from stage 4's checkpoint, every multi-step dialogue, 15000
+#     search and 25000 other dialogues (seed 32) and 40000 name-heavy drills (seed 16), lr 1e-3.
 # Training is time-bounded, so the result depends on the machine's speed;
 # the shipped model's card (models/MODEL_CARD.md) gives the tokens it saw and the time it took.
 # Run it on an otherwise idle machine: two training threads that share the cores with other work
@@ -21,6 +26,8 @@ out=${1:-build/train}
 minutes=${2:-62}
 minutes2=${3:-45}
 minutes3=${4:-33}
+minutes4=${5:-65}
+minutes5=${6:-40}
 mkdir -p "$out"
 
 training/setup.sh
@@ -34,10 +41,16 @@ py=training/.venv/bin/python
 python3 training/gen.py dialogues --seed 1 -n 120000 --docs 8000 --out "$out/data.jsonl"
 python3 training/gen.py copy --seed 13 -n 60000 --out "$out/copy.jsonl"
 python3 training/gen.py copy --seed 14 --names 0.6 -n 60000 --out "$out/copy-names.jsonl"
+python3 training/gen.py copy --seed 15 --names 0.9 -n 50000 --out "$out/copy-names-15.jsonl"
+python3 training/gen.py copy --seed 16 --names 0.9 -n 40000 --out "$out/copy-names-16.jsonl"
 python3 training/corpus.py "$out/data.jsonl" "$out/corpus.txt" --max-dialogues 40000
 head -n 30000 "$out/data.jsonl" > "$out/train.jsonl"
 { sed -n 30001,78000p "$out/data.jsonl"; cat "$out/copy.jsonl"; } > "$out/train2.jsonl"
 { tail -n +78001 "$out/data.jsonl"; cat "$out/copy-names.jsonl"; } > "$out/train3.jsonl"
+python3 training/mix.py --data "$out/data.jsonl" --drills "$out/copy-names-15.jsonl" --seed 31 \
+  --search 20000 --other 30000 --out "$out/train4.jsonl"
+python3 training/mix.py --data "$out/data.jsonl" --drills "$out/copy-names-16.jsonl" --seed 32 \
+  --search 15000 --other 25000 --all-multi --out "$out/train5.jsonl"
 $py -c "import sys; sys.path.insert(0, 'training'); import tokenizer; \
 tokenizer.train('$out/corpus.txt', '$out/tok', vocab_size=1024)"
 
@@ -52,7 +65,13 @@ $py training/train.py --data "$out/train2.jsonl" --tokenizer "$out/stage1.gguf" 
 $py training/train.py --data "$out/train3.jsonl" --tokenizer "$out/stage1.gguf" \
   --init "$out/run2/ckpt.pt" --out "$out/run3" --bucket --no-bf16 --minutes "$minutes3" \
   --batch 4 --lr 1e-3 --warmup 30 --prompt-weight 0.2 --seed 22 --threads 1
-$py training/export_gguf.py --checkpoint "$out/run3/ckpt.pt" --tokenizer "$out/stage1.gguf" \
+$py training/train.py --data "$out/train4.jsonl" --tokenizer "$out/stage1.gguf" \
+  --init "$out/run3/ckpt.pt" --out "$out/run4" --bucket --no-bf16 --minutes "$minutes4" \
+  --batch 4 --lr 1.2e-3 --warmup 30 --prompt-weight 0.2 --seed 23 --threads 1
+$py training/train.py --data "$out/train5.jsonl" --tokenizer "$out/stage1.gguf" \
+  --init "$out/run4/ckpt.pt" --out "$out/run5" --bucket --no-bf16 --minutes "$minutes5" \
+  --batch 4 --lr 1e-3 --warmup 20 --prompt-weight 0.2 --seed 24 --threads 1
+$py training/export_gguf.py --checkpoint "$out/run5/ckpt.pt" --tokenizer "$out/stage1.gguf" \
   --out "$out/agentrt-tiny.gguf" --name agentrt-tiny
 
 training/evaluate.sh "$out/agentrt-tiny.gguf" "$out/eval"
