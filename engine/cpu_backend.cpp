@@ -127,7 +127,6 @@ class CpuContext final : public BackendContext {
 
   int q_dim() const { return hp_.n_head * hp_.head_dim; }
   int kv_dim() const { return hp_.n_head_kv * hp_.head_dim; }
-  // Keys of KV head `head` in `layer`, transposed: dimension i of position p at [i * k_ld_ + p].
   // Element e of the keys of `layer`, KV head `head`, position `pos`, transposed: dimension i of
   // position p at element i * k_ld_ + p.
   uint8_t* kt_at(int layer, int head, int pos) {
