@@ -135,6 +135,53 @@ const GgufArray& GgufValue::as_array(std::string_view context) const {
   throw ModelError(type_mismatch(context, "an array", type));
 }
 
+namespace {
+
+// Decodes one little-endian number or bool of `type` from `p` (already validated).
+GgufValue decode_scalar(GgufValueType type, const uint8_t* p) {
+  GgufValue v;
+  v.type = type;
+  const ValueTypeInfo& info = value_type_info(type);
+  uint64_t bits = 0;
+  for (uint64_t i = 0; i < info.min_size; ++i) bits |= uint64_t{p[i]} << (8 * i);
+  if (info.is_integer) {
+    if (info.is_signed) {
+      const uint64_t shift = 64 - 8 * info.min_size;  // sign-extends through the arithmetic shift
+      v.value = static_cast<int64_t>(bits << shift) >> shift;
+    } else {
+      v.value = bits;
+    }
+  } else if (type == GgufValueType::FLOAT32) {
+    v.value = double{std::bit_cast<float>(static_cast<uint32_t>(bits))};
+  } else if (type == GgufValueType::FLOAT64) {
+    v.value = std::bit_cast<double>(bits);
+  } else {
+    v.value = bits != 0;  // BOOL
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string_view GgufArray::string_at(size_t i, std::string_view context) const {
+  if (element_type != GgufValueType::STRING)
+    throw ModelError(type_mismatch(context, "an array of strings", element_type));
+  if (!packed_) return items[i].as_string(context);
+  const uint64_t begin = i == 0 ? 8 : string_ends_[i - 1] + 8;
+  return {reinterpret_cast<const char*>(packed_ + begin), string_ends_[i] - begin};
+}
+
+GgufValue GgufArray::at(size_t i) const {
+  if (!packed_) return items[i];
+  if (element_type == GgufValueType::STRING) {
+    GgufValue v;
+    v.type = element_type;
+    v.value = std::string(string_at(i, ""));
+    return v;
+  }
+  return decode_scalar(element_type, packed_ + i * value_type_info(element_type).min_size);
+}
+
 int64_t GgufTensorInfo::n_elements() const {
   if (ne.empty()) return 0;
   return std::accumulate(ne.begin(), ne.end(), int64_t{1}, std::multiplies<>());
@@ -265,8 +312,34 @@ GgufArray GgufParser::read_array(int depth) {
   if (count > remaining() / min_size)
     fail_does_not_fit("array count " + std::to_string(count) + " of " +
                       std::string(gguf_value_type_name(array.element_type)) + where());
-  array.items.reserve(count);
-  for (uint64_t i = 0; i < count; ++i) array.items.push_back(read_value(array.element_type, depth));
+  if (array.element_type == GgufValueType::ARRAY) {
+    array.items.reserve(count);
+    for (uint64_t i = 0; i < count; ++i)
+      array.items.push_back(read_value(array.element_type, depth));
+    return array;
+  }
+  // Numbers, bools and strings stay in the mapping; each is validated here, once.
+  array.packed_ = bytes_ + pos_;
+  array.count_ = count;
+  if (array.element_type == GgufValueType::STRING) {
+    array.string_ends_.reserve(count);
+    const uint64_t start = pos_;
+    for (uint64_t i = 0; i < count; ++i) {
+      const uint64_t length = read<uint64_t>("string value");
+      if (length > remaining())
+        fail_does_not_fit("string length " + std::to_string(length) + " of string value" + where() +
+                          " at offset " + std::to_string(pos_ - 8));
+      pos_ += length;
+      array.string_ends_.push_back(pos_ - start);
+    }
+  } else if (array.element_type == GgufValueType::BOOL) {
+    for (uint64_t i = 0; i < count; ++i) {
+      const uint8_t b = read<uint8_t>("bool value");
+      if (b > 1) file_.fail("invalid bool value " + std::to_string(b) + where());
+    }
+  } else {
+    pos_ += count * min_size;  // count <= remaining() / min_size, checked above
+  }
   return array;
 }
 

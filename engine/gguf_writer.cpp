@@ -29,7 +29,10 @@ GgufValue GgufValue::make_string(std::string v) {
   return {GgufValueType::STRING, std::move(v)};
 }
 GgufValue GgufValue::make_array(GgufValueType element_type, std::vector<GgufValue> items) {
-  return {GgufValueType::ARRAY, GgufArray{element_type, std::move(items)}};
+  GgufArray array;
+  array.element_type = element_type;
+  array.items = std::move(items);
+  return {GgufValueType::ARRAY, std::move(array)};
 }
 
 namespace {
@@ -86,8 +89,9 @@ class ByteSink {
           throw std::invalid_argument("GgufWriter: unknown array element type " +
                                       std::to_string(static_cast<uint32_t>(a->element_type)));
         put_u32(static_cast<uint32_t>(a->element_type));
-        put_u64(a->items.size());
-        for (const GgufValue& item : a->items) {
+        put_u64(a->size());
+        for (size_t i = 0; i < a->size(); ++i) {
+          const GgufValue item = a->at(i);
           if (item.type != a->element_type)
             throw std::invalid_argument("GgufWriter: array of " +
                                         std::string(gguf_value_type_name(a->element_type)) +

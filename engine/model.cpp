@@ -55,11 +55,11 @@ std::vector<bool> sliding_layers(const GgufFile& file, const std::string& key, i
   std::vector<bool> swa(static_cast<size_t>(n_layer));
   if (const GgufValue* v = file.find(key); v && v->type == GgufValueType::ARRAY) {
     const GgufArray& flags = file.require_array(key);
-    if (flags.items.size() != swa.size())
-      file.fail("metadata '" + key + "' has " + std::to_string(flags.items.size()) +
+    if (flags.size() != swa.size())
+      file.fail("metadata '" + key + "' has " + std::to_string(flags.size()) +
                 " entries, expected one per layer (" + std::to_string(n_layer) + ")");
     for (size_t il = 0; il < swa.size(); ++il) {
-      const GgufValue& item = flags.items[il];
+      const GgufValue item = flags.at(il);
       swa[il] = item.type == GgufValueType::BOOL ? item.as_bool(key) : item.as_int(key) != 0;
     }
     return swa;

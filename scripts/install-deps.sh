@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost-dev            # Asio, Beast, Multiprecision, Odeint (header-only)
   libsqlite3-dev          # traces, sql and search plugins (FTS5 is built in)
-  libsentencepiece-dev    # tokenizer
+  libsentencepiece-dev    # the reference the tokenizer tests compare with
   nlohmann-json3-dev      # JSON at the edges (CLI, tools, server)
   libcli11-dev            # command-line parsing
   libgtest-dev libgmock-dev

@@ -258,21 +258,21 @@ TEST_F(GgufTest, RoundTripsEveryValueType) {
 
   const GgufArray& strings = file->require_array("strings");
   EXPECT_EQ(strings.element_type, VT::STRING);
-  ASSERT_EQ(strings.items.size(), 2u);
-  EXPECT_EQ(strings.items[0].as_string("t"), "<unk>");
-  EXPECT_EQ(strings.items[1].as_string("t"), "");
+  ASSERT_EQ(strings.size(), 2u);
+  EXPECT_EQ(strings.at(0).as_string("t"), "<unk>");
+  EXPECT_EQ(strings.string_at(1, "t"), "");
   EXPECT_EQ(file->require_array("no_items").element_type, VT::INT32);
-  EXPECT_TRUE(file->require_array("no_items").items.empty());
+  EXPECT_TRUE(file->require_array("no_items").empty());
 
   const GgufArray& nested = file->require_array("nested");
   EXPECT_EQ(nested.element_type, VT::ARRAY);
   ASSERT_EQ(nested.items.size(), 3u);
   const GgufArray& inner = nested.items[0].as_array("t");
   EXPECT_EQ(inner.element_type, VT::INT16);
-  ASSERT_EQ(inner.items.size(), 2u);
-  EXPECT_EQ(inner.items[0].as_int("t"), -5);
-  EXPECT_EQ(inner.items[1].as_int("t"), 7);
-  EXPECT_TRUE(nested.items[1].as_array("t").items.at(0).as_bool("t"));
+  ASSERT_EQ(inner.size(), 2u);
+  EXPECT_EQ(inner.at(0).as_int("t"), -5);
+  EXPECT_EQ(inner.at(1).as_int("t"), 7);
+  EXPECT_TRUE(nested.items[1].as_array("t").at(0).as_bool("t"));
   const GgufArray& deeper = nested.items[2].as_array("t");
   EXPECT_EQ(deeper.element_type, VT::ARRAY);
   EXPECT_EQ(deeper.items.at(0).as_array("t").element_type, VT::UINT8);
@@ -444,7 +444,9 @@ struct CorruptCase {
 };
 
 // Test names and failure messages show the case's name instead of its bytes.
-void PrintTo(const CorruptCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const CorruptCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 std::vector<uint8_t> raw_with(const std::function<void(RawFile&)>& change) {
   RawFile raw;
@@ -773,11 +775,11 @@ TEST_F(GgufTest, ReadsStories260K) {
   EXPECT_EQ(file->metadata().size(), 19u);
   const GgufArray& tokens = file->require_array("tokenizer.ggml.tokens");
   EXPECT_EQ(tokens.element_type, VT::STRING);
-  ASSERT_EQ(tokens.items.size(), 512u);
-  EXPECT_EQ(tokens.items[0].as_string("token 0"), "<unk>");
-  EXPECT_EQ(tokens.items[1].as_string("token 1"), "<s>");
-  EXPECT_EQ(tokens.items[3].as_string("token 3"), "<0x00>");
-  EXPECT_EQ(file->require_array("tokenizer.ggml.token_type").items.at(1).as_int("t"), 3);
+  ASSERT_EQ(tokens.size(), 512u);
+  EXPECT_EQ(tokens.string_at(0, "token 0"), "<unk>");
+  EXPECT_EQ(tokens.at(1).as_string("token 1"), "<s>");
+  EXPECT_EQ(tokens.string_at(3, "token 3"), "<0x00>");
+  EXPECT_EQ(file->require_array("tokenizer.ggml.token_type").at(1).as_int("t"), 3);
 
   EXPECT_EQ(file->tensors().size(), 48u);
   EXPECT_EQ(file->data_offset(), 14112u);

@@ -41,9 +41,28 @@ enum class GgufValueType : uint32_t {
 std::string_view gguf_value_type_name(GgufValueType type);
 
 struct GgufValue;
+// An array value. Built in memory (GgufValue::make_array), its values are `items`. Read from a
+// file, an array of numbers, bools or strings stays in the file's mapping (a 262k-entry
+// vocabulary costs no heap beyond one offset per string) and `items` is empty; arrays of arrays
+// are read into `items`. size() and at() work on both; a file's packed array is valid while its
+// GgufFile lives.
 struct GgufArray {
   GgufValueType element_type = GgufValueType::UINT8;
   std::vector<GgufValue> items;
+
+  size_t size() const { return packed_ ? count_ : items.size(); }
+  bool empty() const { return size() == 0; }
+  // The i-th value (i < size()).
+  GgufValue at(size_t i) const;
+  // The i-th string of a STRING array, without a copy. Throws ModelError(context) for another
+  // element type.
+  std::string_view string_at(size_t i, std::string_view context) const;
+
+ private:
+  const uint8_t* packed_ = nullptr;  // first element in the mapping, or null: `items`
+  uint64_t count_ = 0;
+  std::vector<uint64_t> string_ends_;  // STRING: end of the i-th string, from packed_
+  friend class GgufParser;
 };
 
 // One metadata value. Integers keep their signedness in the variant; `type` keeps the exact
@@ -73,8 +92,8 @@ struct GgufTensorInfo {
   std::string name;
   std::vector<int64_t> ne;  // dimensions, ne[0] fastest (the row length), 1..4 of them
   TensorType type = TensorType::F32;
-  uint64_t offset = 0;     // relative to the start of the data section
-  size_t n_bytes = 0;      // validated: offset + n_bytes lies inside the file
+  uint64_t offset = 0;         // relative to the start of the data section
+  size_t n_bytes = 0;          // validated: offset + n_bytes lies inside the file
   const void* data = nullptr;  // points into the mapping; valid while the GgufFile lives
 
   int64_t n_elements() const;

@@ -1,5 +1,6 @@
-// Tokenizer: the sentencepiece library, loaded from a ModelProto that is built from the GGUF's
-// vocabulary (tokenizer.ggml.tokens / scores / token_type), never from a separate file.
+// Tokenizer: sentencepiece BPE vocabularies, read from a GGUF's tokenizer.ggml.* arrays (or a
+// serialized sentencepiece ModelProto), encoded exactly as the sentencepiece library encodes them
+// (see tokenizer.cpp) without linking it.
 //
 // Thread-safety: all methods are const and safe to call concurrently.
 #pragma once
@@ -19,10 +20,12 @@ using Token = int32_t;
 class Tokenizer {
  public:
   // Reads the vocabulary from `file` (tokenizer.ggml.model must be "llama"). Throws ModelError
-  // naming the file when the vocabulary is missing, inconsistent, or rejected by sentencepiece.
+  // naming the file when the vocabulary is missing or inconsistent (no UNKNOWN piece, a piece
+  // defined twice, an empty piece: what sentencepiece refuses too).
   static std::unique_ptr<Tokenizer> from_gguf(const GgufFile& file);
-  // Loads a serialized sentencepiece ModelProto directly (tests, tools). Throws ModelError.
-  static std::unique_ptr<Tokenizer> from_serialized_proto(std::string proto);
+  // Loads a serialized sentencepiece ModelProto (a tokenizer.model file; tests, tools): a BPE
+  // model with the identity normalization. Throws ModelError.
+  static std::unique_ptr<Tokenizer> from_serialized_proto(std::string_view proto);
   ~Tokenizer();
 
   // Text to ids. With add_bos, BOS comes first. With parse_special, the text of control tokens
@@ -58,16 +61,14 @@ class Tokenizer {
   // Token of a raw vocabulary entry, or -1.
   Token find_piece(std::string_view piece) const;
 
-  // The ModelProto this tokenizer was loaded from (for parity tests and tools).
-  const std::string& serialized_proto() const;
-
  private:
   Tokenizer();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-// Encodes a sentencepiece ModelProto holding only the fields DESIGN.md lists. Exposed for tests.
+// Encodes a sentencepiece ModelProto holding only the fields DESIGN.md lists, which both
+// Tokenizer::from_serialized_proto and the sentencepiece library load. Exposed for tests.
 // Throws std::invalid_argument when pieces, scores and types differ in length.
 struct SentencepieceVocab {
   std::vector<std::string> pieces;
