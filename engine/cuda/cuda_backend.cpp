@@ -13,7 +13,6 @@
 //
 // Every kernel reads the first position from device memory, so the single-token step is captured
 // once in a CUDA graph and replayed for every decoded token.
-#include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -25,6 +24,7 @@
 #include <utility>
 
 #include "backend.h"
+#include "cublas_loader.h"
 #include "cuda_check.h"
 #include "ops.h"
 
@@ -108,7 +108,7 @@ struct StreamDeleter {
   void operator()(cudaStream_t s) const { (void)cudaStreamDestroy(s); }
 };
 struct CublasDeleter {
-  void operator()(cublasHandle_t h) const { (void)cublasDestroy(h); }
+  void operator()(cublasHandle_t h) const { (void)cuda::cublas().destroy(h); }
 };
 struct GraphExecDeleter {
   void operator()(cudaGraphExec_t g) const { (void)cudaGraphExecDestroy(g); }
@@ -246,9 +246,9 @@ class CudaContext final : public BackendContext {
     AGENTRT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     stream_.reset(stream);
     cublasHandle_t handle = nullptr;
-    AGENTRT_CUBLAS_CHECK(cublasCreate(&handle));
+    AGENTRT_CUBLAS_CHECK(cublas().create(&handle));
     cublas_.reset(handle);
-    AGENTRT_CUBLAS_CHECK(cublasSetStream(handle, stream));
+    AGENTRT_CUBLAS_CHECK(cublas().set_stream(handle, stream));
 
     dm_ = DeviceModel::get(model_);
 
@@ -438,7 +438,7 @@ class CudaContext final : public BackendContext {
     const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
     const int m = static_cast<int>(w.n_out), k = static_cast<int>(w.n_in);
     if (w.type == TensorType::F32) {
-      AGENTRT_CUBLAS_CHECK(cublasGemmEx(
+      AGENTRT_CUBLAS_CHECK(cublas().gemm_ex(
           cublas_.get(), CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w.data, CUDA_R_32F,
           static_cast<int>(w.stride / sizeof(float)), x, CUDA_R_32F, static_cast<int>(ldx), &beta,
           y, CUDA_R_32F, static_cast<int>(ldy), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
@@ -456,7 +456,7 @@ class CudaContext final : public BackendContext {
       lda = k;
     }
     const cudaDataType type = bf16 ? CUDA_R_16BF : CUDA_R_16F;
-    AGENTRT_CUBLAS_CHECK(cublasGemmEx(
+    AGENTRT_CUBLAS_CHECK(cublas().gemm_ex(
         cublas_.get(), CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, a, type, lda, x16_.get(), type, k,
         &beta, y, CUDA_R_32F, static_cast<int>(ldy), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
   }
@@ -487,7 +487,7 @@ class CudaContext final : public BackendContext {
       const long long head_stride = static_cast<long long>(rows) * n_kv;
       const float* q = qkv_.get<float>() + static_cast<size_t>(c0) * n_qkv_;
       for (int j = 0; j < group; ++j) {
-        AGENTRT_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+        AGENTRT_CUBLAS_CHECK(cublas().gemm_strided_batched_ex(
             cublas_.get(), CUBLAS_OP_T, CUBLAS_OP_N, n_kv, rows, hd, &scale, k_cache(layer),
             CUDA_R_32F, hd, cache_stride, q + j * hd, CUDA_R_32F, n_qkv_,
             static_cast<long long>(group) * hd, &zero, s + j * head_stride, CUDA_R_32F, n_kv,
@@ -496,7 +496,7 @@ class CudaContext final : public BackendContext {
       causal_softmax(s, n_kv, rows, hp_.n_head, n_kv, n_past + c0 + 1, stream());
       float* o = att_.get<float>() + static_cast<size_t>(c0) * n_q_;
       for (int j = 0; j < group; ++j) {
-        AGENTRT_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+        AGENTRT_CUBLAS_CHECK(cublas().gemm_strided_batched_ex(
             cublas_.get(), CUBLAS_OP_N, CUBLAS_OP_N, hd, rows, n_kv, &one, v_cache(layer),
             CUDA_R_32F, hd, cache_stride, s + j * head_stride, CUDA_R_32F, n_kv,
             group * head_stride, &zero, o + j * hd, CUDA_R_32F, n_q_,

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "backend.h"
+#include "cublas_loader.h"
 #include "cuda_check.h"
 
 namespace agentrt::engine {
@@ -16,8 +17,8 @@ void throw_cuda_error(cudaError_t error, const char* call, const char* file, int
 }
 
 void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line) {
-  throw CudaError(std::string("cuBLAS error ") + cublasGetStatusName(status) + " (" +
-                  cublasGetStatusString(status) + ") in " + call + " at " + file + ":" +
+  throw CudaError(std::string("cuBLAS error ") + cublas().status_name(status) + " (" +
+                  cublas().status_string(status) + ") in " + call + " at " + file + ":" +
                   std::to_string(line));
 }
 
@@ -56,9 +57,17 @@ Probe probe() {
                 static_cast<double>(prop.totalGlobalMem) / (1u << 30));
   const std::string desc = std::string(prop.name) + detail;
   p.device = desc;
-  if (prop.major < 8)
+  if (prop.major < 8) {
     p.unavailable = std::string("CUDA device ") + desc +
                     " is older than compute capability 8.0, which this build targets";
+    return p;
+  }
+  // Only with a usable device: a process that stays on the CPU never maps cuBLAS.
+  try {
+    (void)cuda::cublas();
+  } catch (const cuda::CudaError& e) {
+    p.unavailable = e.what();
+  }
   return p;
 }
 

@@ -136,6 +136,24 @@ TEST_F(SessionTest, AppendPrefillsOnlyNewTokens) {
   EXPECT_EQ(s.tokens().size(), 5u);
 }
 
+// The shared libraries mapped into this process, as /proc/self/maps lists them.
+std::string mapped_files() {
+  std::ifstream maps("/proc/self/maps");
+  std::string text, line;
+  while (std::getline(maps, line)) text += line + "\n";
+  return text;
+}
+
+// A build with the CUDA backend loads cuBLAS (hundreds of MB of libraries) only for a CUDA
+// context, so a model run on the CPU costs no more memory than in a CPU-only build.
+TEST_F(SessionTest, CpuSessionDoesNotMapCublas) {
+  if (mapped_files().find("libcublas") != std::string::npos)
+    GTEST_SKIP() << "an earlier test in this process loaded cuBLAS (run the test on its own)";
+  Session s(model_, SessionOptions{.n_ctx = 32, .n_threads = 1, .device = Device::Cpu});
+  ASSERT_EQ(s.append(std::vector<Token>{1, 260, 261}), AppendStatus::Ok);
+  EXPECT_EQ(mapped_files().find("libcublas"), std::string::npos);
+}
+
 TEST_F(SessionTest, FullContextIsAValueAndChangesNothing) {
   Session s(model_, SessionOptions{.n_ctx = 8, .n_threads = 1});
   const std::vector<Token> six = {1, 260, 261, 262, 263, 264}, three = {265, 266, 267};
