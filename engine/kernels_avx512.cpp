@@ -78,17 +78,24 @@ void quantize_q8_k(const float* x, uint8_t* dst, int64_t n) {
   }
 }
 
-// ---- Q8_0 and Q4_0 ------------------------------------------------------------------------------
+// ---- Q8_0, Q4_0 and Q5_0 ------------------------------------------------------------------------
 // Two blocks (64 values) per step. Weights become unsigned bytes (Q8_0: q + 128; Q4_0: the
-// nibble, 0..15) for vpdpbusd against signed activations; the offset (128 or 8) times the sum of
-// the activations is subtracted through the accumulator's starting value, once per token and
-// step for all R rows.
-template <bool kQ4, int R, int T>
+// nibble, 0..15; Q5_0: the nibble plus 16 times its bit of the block's 32-bit word, 0..31) for
+// vpdpbusd against signed activations; the offset (128, 8 or 16) times the sum of the
+// activations is subtracted through the accumulator's starting value, once per token and step
+// for all R rows.
+enum class Q32 { q8_0, q4_0, q5_0 };
+
+template <Q32 kType, int R, int T>
 void tile_q_32(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
                int64_t ldy) {
-  constexpr int kBlock = kQ4 ? 18 : 34;
+  constexpr bool kQ4 = kType != Q32::q8_0;  // nibbles
+  constexpr int kBlock = kType == Q32::q8_0 ? 34 : kType == Q32::q4_0 ? 18 : 22;
+  constexpr int kNibbles = kType == Q32::q5_0 ? 6 : 2;  // offset of the nibbles in a block
   const int64_t nb = n / 32;
-  const __m512i offset = _mm512_set1_epi8(kQ4 ? 8 : static_cast<char>(0x80));
+  const __m512i offset = _mm512_set1_epi8(kType == Q32::q8_0   ? static_cast<char>(0x80)
+                                          : kType == Q32::q4_0 ? 8
+                                                               : 16);
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   const __m512i nibble_shift = _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0);
   __m512 acc[R][T];
@@ -101,13 +108,21 @@ void tile_q_32(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t
     for (int r = 0; r < R; ++r) {
       const uint8_t* p = w + r * rb + b * kBlock;
       if constexpr (kQ4) {
-        const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
+        const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kNibbles));
         const __m128i q1 =
-            pair ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 20)) : _mm_setzero_si128();
+            pair ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kBlock + kNibbles))
+                 : _mm_setzero_si128();
         const __m512i v =
             _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_broadcastsi128_si256(q0)),
                                _mm256_broadcastsi128_si256(q1), 1);
         wq[r] = _mm512_and_si512(_mm512_srlv_epi64(v, nibble_shift), low4);
+        if constexpr (kType == Q32::q5_0) {  // byte i of the pair is element i: bit i of the mask
+          uint32_t h0, h1 = 0;
+          std::memcpy(&h0, p + 2, 4);
+          if (pair) std::memcpy(&h1, p + kBlock + 2, 4);
+          const __mmask64 high = static_cast<__mmask64>(h0) | static_cast<__mmask64>(h1) << 32;
+          wq[r] = _mm512_or_si512(wq[r], _mm512_maskz_mov_epi8(high, offset));
+        }
       } else {
         const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
         const __m256i q1 = pair ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 36))
@@ -521,14 +536,21 @@ template <int R, int T>
 struct TileQ8_0 {
   static void run(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
                   int64_t ldy) {
-    tile_q_32<false, R, T>(w, rb, x, xs, n, y, ldy);
+    tile_q_32<Q32::q8_0, R, T>(w, rb, x, xs, n, y, ldy);
   }
 };
 template <int R, int T>
 struct TileQ4_0 {
   static void run(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
                   int64_t ldy) {
-    tile_q_32<true, R, T>(w, rb, x, xs, n, y, ldy);
+    tile_q_32<Q32::q4_0, R, T>(w, rb, x, xs, n, y, ldy);
+  }
+};
+template <int R, int T>
+struct TileQ5_0 {
+  static void run(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t n, float* y,
+                  int64_t ldy) {
+    tile_q_32<Q32::q5_0, R, T>(w, rb, x, xs, n, y, ldy);
   }
 };
 template <int R, int T>
@@ -748,8 +770,9 @@ const Kernels kAvx512 = {
     "avx512vnni",
     quantize_q8,
     quantize_q8_k,
-    {make_gemm<TileQ8_0, 4, 4>(), make_gemm<TileQ4_0, 4, 4>(), make_gemm<TileQ4_K, 2, 8>(),
-     make_gemm<TileQ6_K, 2, 4>(), make_gemm<FloatTiles<FloatKind::f16>::Tile, 4, 4>(),
+    {make_gemm<TileQ8_0, 4, 4>(), make_gemm<TileQ4_0, 4, 4>(), make_gemm<TileQ5_0, 4, 4>(),
+     make_gemm<TileQ4_K, 2, 8>(), make_gemm<TileQ6_K, 2, 4>(),
+     make_gemm<FloatTiles<FloatKind::f16>::Tile, 4, 4>(),
      make_gemm<FloatTiles<FloatKind::bf16>::Tile, 4, 4>(),
      make_gemm<FloatTiles<FloatKind::f32>::Tile, 4, 4>()},
     swiglu,

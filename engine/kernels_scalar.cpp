@@ -45,22 +45,33 @@ void quantize_q8_k(const float* x, uint8_t* dst, int64_t n) {
   }
 }
 
-// Q8_0 block: f16 d, 32 int8; Q4_0 block: f16 d, 16 bytes (element i in the low nibble of byte
-// i, element 16 + i in its high nibble), value d * (nibble - 8).
-template <bool kQ4>
+// Blocks of 32 weights. Q8_0: f16 d, 32 int8. Q4_0: f16 d, 16 bytes (element i in the low nibble
+// of byte i, element 16 + i in its high nibble), value d * (nibble - 8). Q5_0: f16 d, a
+// little-endian 32-bit word whose bit i is element i's fifth bit, then Q4_0's 16 bytes; value
+// d * (nibble + 16 * bit - 16).
+enum class Q32 { q8_0, q4_0, q5_0 };
+
+template <Q32 kType>
+int q32_weight(const uint8_t* block, int i) {
+  if constexpr (kType == Q32::q8_0) return static_cast<int8_t>(block[2 + i]);
+  const uint8_t* qs = block + (kType == Q32::q5_0 ? 6 : 2);
+  const int nibble = (qs[i % 16] >> (i < 16 ? 0 : 4)) & 0xF;
+  if constexpr (kType == Q32::q4_0) return nibble - 8;
+  const uint32_t qh =
+      block[2] | uint32_t{block[3]} << 8 | uint32_t{block[4]} << 16 | uint32_t{block[5]} << 24;
+  return nibble + static_cast<int>((qh >> i) & 1) * 16 - 16;
+}
+
+template <Q32 kType>
 float dot_q_32(const uint8_t* row, const uint8_t* x, int64_t n) {
   const auto* xq = reinterpret_cast<const int8_t*>(x);
   const auto* xd = reinterpret_cast<const float*>(x + n);
-  constexpr int kBlock = kQ4 ? 18 : 34;
+  constexpr int kBlock = kType == Q32::q8_0 ? 34 : kType == Q32::q4_0 ? 18 : 22;
   float sum = 0.0f;
   for (int64_t b = 0; b < n / 32; ++b, row += kBlock) {
     const int8_t* xb = xq + 32 * b;
     int s = 0;
-    for (int i = 0; i < 32; ++i) {
-      const int wq =
-          kQ4 ? ((row[2 + i % 16] >> (i < 16 ? 0 : 4)) & 0xF) - 8 : static_cast<int8_t>(row[2 + i]);
-      s += wq * xb[i];
-    }
+    for (int i = 0; i < 32; ++i) s += q32_weight<kType>(row, i) * xb[i];
     sum += f16_at(row) * xd[b] * static_cast<float>(s);
   }
   return sum;
@@ -213,8 +224,8 @@ const Kernels kScalar = {
     "scalar",
     quantize_q8,
     quantize_q8_k,
-    {gemm<dot_q_32<false>>, gemm<dot_q_32<true>>, gemm<dot_q4_k>, gemm<dot_q6_k>, gemm<dot_f16>,
-     gemm<dot_bf16>, gemm<dot_f32>},
+    {gemm<dot_q_32<Q32::q8_0>>, gemm<dot_q_32<Q32::q4_0>>, gemm<dot_q_32<Q32::q5_0>>,
+     gemm<dot_q4_k>, gemm<dot_q6_k>, gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>},
     swiglu,
     exp_sum,
     {attn_scores<uint16_t>, attn_scores<float>},

@@ -31,6 +31,7 @@ struct Case {
 const Case kCases[] = {
     {WeightKind::q8_0, TensorType::Q8_0, {32, 96, 256, 768}},
     {WeightKind::q4_0, TensorType::Q4_0, {32, 96, 256, 768}},
+    {WeightKind::q5_0, TensorType::Q5_0, {32, 96, 256, 768}},
     {WeightKind::q4_k, TensorType::Q4_K, {256, 512, 768}},
     {WeightKind::q6_k, TensorType::Q6_K, {256, 512, 768}},
     {WeightKind::f16, TensorType::F16, {16, 17, 37, 64, 256}},
