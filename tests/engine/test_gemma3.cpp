@@ -245,29 +245,52 @@ TEST_F(Gemma3Real, GreedyTokensOnDequantizedWeightsMatchLlamaCpp) {
 }
 
 // On the Q4_K_M file both engines round activations to 8 bits before the integer dot products,
-// but not identically (llama.cpp also rounds its GELU input and output and its KV cache to fp16),
-// and 8-bit rounding turns those small differences into larger ones. Measured on three prompts,
-// against the same weights in F32 with no rounding: agentrt's logits are 0.16-0.62 RMS away,
-// llama.cpp's 0.15-0.86, and the two 0.17-0.90 apart. Greedy decoding can therefore only be held
-// to llama.cpp's choices where llama.cpp's best token leads by more than that: the tokens must be
-// identical up to the first position where llama.cpp's top-2 margin is below kNearTie, and a
-// divergence is only accepted there.
-constexpr double kNearTie = 0.25;
+// but not identically (llama.cpp also rounds its GELU input and output and its KV cache to fp16,
+// and sums in another order), and 8-bit rounding turns those small differences into larger ones:
+// after the five prompts the two engines' logits are 0.19-0.50 RMS apart (max 0.9-1.8 over the
+// 262k logits; the logits' own RMS is 5-11), where the same weights in F32 give 0.002-0.004.
+// Free-running greedy decoding therefore parts from llama.cpp's at the first position where the
+// two best tokens are closer than that, and everything after differs. So each position is
+// checked on its own, teacher-forced: agentrt reads llama.cpp's greedy tokens and must pick the
+// same next token at every position where llama.cpp's best leads its second by kNearTie or more.
+constexpr double kNearTie = 1.0;
 
-TEST_F(Gemma3Real, GreedyTokensMatchLlamaCppUpToNearTies) {
+TEST_F(Gemma3Real, TeacherForcedGreedyMatchesLlamaCppExceptNearTies) {
   const json ref = reference("greedy.json");
   ASSERT_EQ(ref.at("cases").size(), 5u);
+  int agree = 0, total = 0;
   for (const json& c : ref.at("cases")) {
-    std::vector<Token> ours, expected;
-    const size_t same = greedy_same(model_, c, ours, expected);
-    ASSERT_EQ(ours.size(), expected.size());
-    if (same < expected.size()) {
-      const double margin = c.at("margins").at(same).get<double>();
-      EXPECT_LT(margin, kNearTie) << "prompt " << c.at("prompt").dump() << ": token " << same
-                                  << " is " << ours[same] << ", llama.cpp chose " << expected[same]
-                                  << " with a lead of " << margin;
+    const std::string prompt = c.at("prompt").get<std::string>();
+    const std::vector<Token> prompt_tokens =
+        model_->tokenizer().encode(prompt, true, c.at("parse_special").get<bool>());
+    ASSERT_EQ(prompt_tokens, c.at("prompt_tokens").get<std::vector<Token>>()) << prompt;
+    const auto expected = c.at("greedy_tokens").get<std::vector<Token>>();
+    const auto margins = c.at("margins").get<std::vector<double>>();
+    ASSERT_GE(expected.size(), 32u);
+    ASSERT_EQ(margins.size(), expected.size());
+
+    Session session(model_, SessionOptions{.n_ctx = 512, .n_threads = 2});
+    ASSERT_EQ(session.append(prompt_tokens), AppendStatus::Ok);
+    int same = 0;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      const std::span<const float> logits = session.logits();
+      const auto ours = static_cast<Token>(std::ranges::max_element(logits) - logits.begin());
+      if (ours == expected[i]) {
+        ++same;
+      } else {
+        EXPECT_LT(margins[i], kNearTie)
+            << "prompt " << json(prompt).dump() << ", position " << i << ": agentrt's best is "
+            << ours << ", llama.cpp's " << expected[i] << " with a lead of " << margins[i];
+      }
+      ASSERT_EQ(session.append(std::span(&expected[i], 1)), AppendStatus::Ok);
     }
+    std::printf("%-40s %d of %zu positions pick llama.cpp's greedy token\n",
+                json(prompt.substr(0, 36)).dump().c_str(), same, expected.size());
+    agree += same;
+    total += static_cast<int>(expected.size());
   }
+  // Near-ties are rare: most positions agree.
+  EXPECT_GE(agree, total * 9 / 10);
 }
 
 }  // namespace
