@@ -25,6 +25,19 @@ inline float f16_at(const uint8_t* p) {
   return _cvtsh_ss(h);
 }
 
+// Decode (one token) streams each weight once and does little arithmetic per byte, and one core's
+// hardware prefetcher alone leaves a good part of its memory bandwidth unused (Q4_K rows out of
+// cache: 4.9 GB/s without, 6.3 with, on a 2.5 GHz Xeon). So the decode tiles ask for the
+// cache lines of the block about 1 KB ahead in each row they stream. Prefetches never fault, so
+// reading past the last row is harmless.
+constexpr int kPrefetchAhead = 1024;
+
+template <int kBytes>
+inline void prefetch_block(const uint8_t* p) {
+  for (int i = 0; i < kBytes; i += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(p + i), _MM_HINT_T0);
+}
+
 inline float hsum(__m512 v) {
   const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
   const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
@@ -107,6 +120,8 @@ void tile_q_32(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, int64_t
     __m512 wd[R];
     for (int r = 0; r < R; ++r) {
       const uint8_t* p = w + r * rb + b * kBlock;
+      if constexpr (T == 1)
+        prefetch_block<2 * kBlock>(p + kPrefetchAhead / (2 * kBlock) * (2 * kBlock));
       if constexpr (kQ4) {
         const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kNibbles));
         const __m128i q1 =
@@ -270,6 +285,11 @@ void tile_q4_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, in
   for (int64_t s = 0; s < n / 256; ++s) {
     const uint8_t* p0 = w + s * 144;
     const uint8_t* p1 = p0 + rb;
+    if constexpr (T == 1) {
+      constexpr int kAhead = kPrefetchAhead / 144 * 144;
+      prefetch_block<144>(p0 + kAhead);
+      prefetch_block<144>(p1 + kAhead);
+    }
     __m512i scv[2][4];
     uint64_t sc0, m0, sc1, m1;
     q4_k_scales(p0 + 4, &sc0, &m0);
@@ -409,6 +429,11 @@ void tile_q6_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, in
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t s = 0; s < n / 256; ++s) {
     const uint8_t* p[2] = {w + s * 210, w + rb + s * 210};
+    if constexpr (T == 1) {
+      constexpr int kAhead = kPrefetchAhead / 210 * 210;
+      prefetch_block<210>(p[0] + kAhead);
+      prefetch_block<210>(p[1] + kAhead);
+    }
     __m512i scv[2][4];
     __m256i sc16[2];
     for (int r = 0; r < 2; ++r) {
