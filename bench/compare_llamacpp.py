@@ -181,7 +181,10 @@ def kv_bytes(path, n_ctx):
 # ---- runs ----------------------------------------------------------------------------------------
 
 def run_measured(cmd):
-    """Runs cmd; returns its stdout and its peak RSS in bytes (from the child's own rusage)."""
+    """Runs cmd; returns its stdout and its peak RSS in bytes from wait4's rusage. That counts the
+    pages the child shared with this Python process between fork and exec (all of them), so it
+    is at least this process's own RSS; both programs therefore report their own VmHWM, which
+    the callers prefer."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = proc.stdout.read()
     err = proc.stderr.read()
@@ -196,15 +199,17 @@ def run_measured(cmd):
 def agentrt_run(agentrt, model, p, n, t):
     out, rss = run_measured([str(agentrt), "bench", "-m", str(model), "-p", str(p), "-n", str(n),
                              "-t", str(t), "-r", "1", "--json"])
-    rows = {row["test"]: row for row in json.loads(out)["results"]}
-    return rows[f"pp{p}"]["samples"][0], rows[f"tg{n}"]["samples"][0], rss
+    report = json.loads(out)
+    rows = {row["test"]: row for row in report["results"]}
+    return rows[f"pp{p}"]["samples"][0], rows[f"tg{n}"]["samples"][0], \
+        report.get("peak_rss_bytes", rss)
 
 
 def llamacpp_run(model, p, n, t):
     out, rss = run_measured([sys.executable, str(pathlib.Path(__file__).resolve()),
                              "--llama-worker", str(model), str(p), str(n), str(t)])
     r = json.loads(out)
-    return r["pp"], r["tg"], rss
+    return r["pp"], r["tg"], r.get("peak_rss_bytes", rss)
 
 
 def llama_worker(model, p, n, t):
@@ -241,6 +246,10 @@ def llama_worker(model, p, n, t):
         llama_cpp.llama_synchronize(ctx)
         tg = n / (time.perf_counter() - start)
         result = {"pp": pp, "tg": tg}
+    with open("/proc/self/status") as f:  # this process's own peak (see run_measured)
+        for line in f:
+            if line.startswith("VmHWM:"):
+                result["peak_rss_bytes"] = int(line.split()[1]) * 1024
     print(json.dumps(result))
 
 

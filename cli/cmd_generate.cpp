@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <random>
 #include <sstream>
@@ -18,6 +19,16 @@
 namespace agentrt::cli {
 
 namespace {
+
+// VmHWM from /proc/self/status, in bytes; -1 where there is none.
+int64_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmHWM:")) return std::stoll(line.substr(6)) * 1024;  // "  123 kB"
+  }
+  return -1;
+}
 
 using engine::Model;
 using engine::Session;
@@ -343,7 +354,13 @@ void run_bench(const BenchArgs& args) {
       }
     }
   }
-  if (args.json) std::printf("%s\n", json{{"results", results}}.dump(2).c_str());
+  if (args.json) {
+    json out{{"results", results}};
+    // This process's own peak resident memory (VmHWM): unlike the rusage a parent sees, it does
+    // not count a parent's pages the process shared between fork and exec.
+    if (const int64_t peak = peak_rss_bytes(); peak >= 0) out["peak_rss_bytes"] = peak;
+    std::printf("%s\n", out.dump(2).c_str());
+  }
 }
 
 }  // namespace

@@ -616,6 +616,15 @@ const GgufTensorInfo& GgufFile::require_tensor(std::string_view name) const {
   return *info;
 }
 
+void GgufFile::release_metadata_pages() const {
+  if (!base_) return;
+  const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t end = std::min(data_offset_, size_) / page * page;  // keeps the tensors' pages
+  // Advice only: the mapping is private and read-only, so the pages are reread from the file
+  // if anything touches them again.
+  if (end > 0) ::madvise(const_cast<uint8_t*>(base_), end, MADV_DONTNEED);
+}
+
 void GgufFile::prefetch(const std::function<void(uint64_t, uint64_t)>& progress) const {
   try {
     if (!base_ || data_offset_ >= size_) {

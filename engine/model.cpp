@@ -208,6 +208,8 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path,
     }
   }
 
+  // Everything the model needs from the metadata is read: its pages can leave memory.
+  file.release_metadata_pages();
   if (options.prefetch) {
     file.prefetch([&](uint64_t done, uint64_t total) {
       if (options.progress && total > 0) options.progress(static_cast<double>(done) / total);

@@ -280,15 +280,18 @@ struct Tokenizer::Impl {
   // Indexes the pieces added, checking what sentencepiece checks on load.
   void finish(int64_t unk_id, int64_t bos_id, int64_t eos_id) {
     const int n = n_vocab();
-    mergeable.reserve(static_cast<size_t>(n));
-    reserved.reserve(static_cast<size_t>(n));
+    const auto is_mergeable = [](int32_t type) {
+      return type == kNormal || type == kUserDefined || type == kUnused;
+    };
+    const auto n_mergeable = static_cast<size_t>(std::ranges::count_if(types, is_mergeable));
+    mergeable.reserve(n_mergeable);
+    reserved.reserve(static_cast<size_t>(n) - n_mergeable);
     byte_pieces.fill(-1);
     for (Token id = 0; id < n; ++id) {
       const std::string_view p = piece(id);
       const int32_t type = types[id];
       if (p.empty()) throw ModelError("vocabulary piece " + std::to_string(id) + " is empty");
-      const bool is_mergeable = type == kNormal || type == kUserDefined || type == kUnused;
-      if (!(is_mergeable ? mergeable : reserved).insert(p, id, piece_of()))
+      if (!(is_mergeable(type) ? mergeable : reserved).insert(p, id, piece_of()))
         throw ModelError("vocabulary piece " + std::to_string(id) + " ('" + std::string(p) +
                          "') is defined twice");
       if (type == kUnknown) {

@@ -131,6 +131,12 @@ class GgufFile {
   const GgufTensorInfo* find_tensor(std::string_view name) const;
   const GgufTensorInfo& require_tensor(std::string_view name) const;  // ModelError if absent
 
+  // Drops the pages before the tensor data (header, metadata, tensor infos) from the resident
+  // set (MADV_DONTNEED): a loader that has read what it needs calls it, and a 262k-entry
+  // vocabulary stops costing its megabytes. Reading metadata afterwards is still correct: the
+  // pages come back from the file. Never throws.
+  void release_metadata_pages() const;
+
   // Asks the kernel to start reading all tensor data (MADV_WILLNEED); calls `progress(done,
   // total)` as it touches pages, so a loader can show a progress bar. Never throws.
   void prefetch(const std::function<void(uint64_t, uint64_t)>& progress = {}) const;
