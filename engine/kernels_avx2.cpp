@@ -106,49 +106,35 @@ float dot_q8_0(const uint8_t* row, const uint8_t* x, int64_t n) {
   return hsum(acc);
 }
 
-float dot_q4_0(const uint8_t* row, const uint8_t* x, int64_t n) {
+// Q4_0 and Q5_0: a block's 32 nibbles (elements 0..15 low, 16..31 high) as unsigned weights;
+// Q5_0 adds 16 where bit i of the 32-bit word at row + 2 is set (its nibbles start at row + 6):
+// the word is broadcast and each byte lane i tests its own bit. The offset (8 or 16) times the
+// activations is subtracted.
+template <bool kQ5>
+float dot_q4_q5(const uint8_t* row, const uint8_t* x, int64_t n) {
+  constexpr int kBlock = kQ5 ? 22 : 18, kNibbles = kQ5 ? 6 : 2;
   const auto* xd = reinterpret_cast<const float*>(x + n);
   const __m256i ones = _mm256_set1_epi16(1), low4 = _mm256_set1_epi8(0x0F);
-  const __m256i eight = _mm256_set1_epi8(8);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n / 32; ++b, row += 18) {
-    if (b % 4 == 0) prefetch_ahead<72>(row);
-    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2));
-    const __m256i w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), low4);  // 0..15
-    const __m256i a = load256(x + 32 * b);
-    const __m256i p16 =
-        _mm256_sub_epi16(_mm256_maddubs_epi16(w, a), _mm256_maddubs_epi16(eight, a));
-    const __m256i p = _mm256_madd_epi16(p16, ones);
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16_at(row) * xd[b]), acc);
-  }
-  return hsum(acc);
-}
-
-// Q5_0: Q4_0's nibbles at row + 6, plus 16 where bit i of the 32-bit word at row + 2 is set:
-// each byte lane i of the word broadcast tests its own bit, then (nibble | 16) - 16 as unsigned
-// weights against the activations.
-float dot_q5_0(const uint8_t* row, const uint8_t* x, int64_t n) {
-  const auto* xd = reinterpret_cast<const float*>(x + n);
-  const __m256i ones = _mm256_set1_epi16(1), low4 = _mm256_set1_epi8(0x0F);
-  const __m256i sixteen = _mm256_set1_epi8(16);
+  const __m256i offset = _mm256_set1_epi8(kQ5 ? 16 : 8);
   // Byte lane i selects byte i / 8 of the word and tests bit i % 8 of it.
   const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
                                           2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
   const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
   __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n / 32; ++b, row += 22) {
-    if (b % 4 == 0) prefetch_ahead<88>(row);
-    uint32_t qh;
-    std::memcpy(&qh, row + 2, 4);
-    const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(qh)), spread);
-    const __m256i high =
-        _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit), sixteen);  // 16 or 0
-    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 6));
-    const __m256i w = _mm256_or_si256(
-        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), low4), high);  // 0..31
+  for (int64_t b = 0; b < n / 32; ++b, row += kBlock) {
+    if (b % 4 == 0) prefetch_ahead<4 * kBlock>(row);
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + kNibbles));
+    __m256i w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), low4);  // 0..15
+    if constexpr (kQ5) {
+      uint32_t qh;
+      std::memcpy(&qh, row + 2, 4);
+      const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(qh)), spread);
+      w = _mm256_or_si256(
+          w, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit), offset));
+    }
     const __m256i a = load256(x + 32 * b);
     const __m256i p16 =
-        _mm256_sub_epi16(_mm256_maddubs_epi16(w, a), _mm256_maddubs_epi16(sixteen, a));
+        _mm256_sub_epi16(_mm256_maddubs_epi16(w, a), _mm256_maddubs_epi16(offset, a));
     const __m256i p = _mm256_madd_epi16(p16, ones);
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16_at(row) * xd[b]), acc);
   }
@@ -481,8 +467,8 @@ const Kernels kAvx2 = {
     "avx2",
     quantize_q8,
     quantize_q8_k,
-    {gemm<dot_q8_0>, gemm<dot_q4_0>, gemm<dot_q5_0>, gemm<dot_q4_k>, gemm<dot_q6_k>, gemm<dot_f16>,
-     gemm<dot_bf16>, gemm<dot_f32>},
+    {gemm<dot_q8_0>, gemm<dot_q4_q5<false>>, gemm<dot_q4_q5<true>>, gemm<dot_q4_k>, gemm<dot_q6_k>,
+     gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>},
     swiglu,
     exp_sum,
     {attn_scores<uint16_t>, attn_scores<float>},
