@@ -13,6 +13,7 @@
 #include "backend.h"
 #include "cpu_gemm.h"
 #include "cpu_kernels.h"
+#include "cpu_weights.h"
 #include "thread_pool.h"
 
 namespace agentrt::engine {
@@ -28,7 +29,8 @@ class CpuContext final : public BackendContext {
         k_ld_((n_ctx + 15) / 16 * 16),
         kv_kind_(kv_type == KvType::F32 ? cpu::KvKind::f32 : cpu::KvKind::f16),
         elt_(kv_type == KvType::F32 ? sizeof(float) : sizeof(uint16_t)),
-        pool_(n_threads) {
+        pool_(n_threads),
+        mats_(cpu::CpuWeights::get(model_, pool_)) {
     const size_t layers = static_cast<size_t>(hp_.n_layer);
     k_cache_.assign(layers * kv_dim() * k_ld_ * elt_, 0);
     v_cache_.assign(layers * n_ctx_ * kv_dim() * elt_, 0);
@@ -74,11 +76,12 @@ class CpuContext final : public BackendContext {
 
     for (int il = 0; il < hp_.n_layer; ++il) {
       const LayerWeights& l = w.layers[static_cast<size_t>(il)];
+      const cpu::LayerMatrices& m = mats_->layer(il);
       // Attention block.
       for (int t = 0; t < n; ++t)
         cpu::rms_norm(&x_[t * n_embd], l.attn_norm.data(), &xb_[t * n_embd], n_embd, hp_.rms_eps);
       // q (n, n_q), k (n, n_kv), v (n, n_kv): one dispatch, xb quantized once
-      const cpu::MatmulOut qkv[] = {{&l.wq, q_.data()}, {&l.wk, k_.data()}, {&l.wv, v_.data()}};
+      const cpu::MatmulOut qkv[] = {{&m.wq, q_.data()}, {&m.wk, k_.data()}, {&m.wv, v_.data()}};
       cpu::matmul_many(qkv, xb_.data(), n, pool_);
       if (!l.attn_q_norm.empty()) qk_norm(l, n);
       const bool swa = hp_.is_swa(il);
@@ -92,21 +95,21 @@ class CpuContext final : public BackendContext {
         store_kv(il, pos, &k_[t * n_kv], &v_[t * n_kv]);
       }
       attention(il, n, n_past, swa ? hp_.n_swa : 0);  // att (n, n_q)
-      cpu::matmul(l.wo, att_.data(), xb_.data(), n, pool_);
+      cpu::matmul(m.wo, att_.data(), xb_.data(), n, pool_);
       if (!l.attn_post_norm.empty()) post_norm(l.attn_post_norm, n);
       for (size_t i = 0; i < static_cast<size_t>(n) * n_embd; ++i) x_[i] += xb_[i];
 
       // Feed-forward block: w_down(act(w_gate x) * w_up x), act = silu (SwiGLU) or gelu (GeGLU).
       for (int t = 0; t < n; ++t)
         cpu::rms_norm(&x_[t * n_embd], l.ffn_norm.data(), &xb_[t * n_embd], n_embd, hp_.rms_eps);
-      const cpu::MatmulOut gate_up[] = {{&l.w_gate, hb_.data()}, {&l.w_up, hb2_.data()}};
+      const cpu::MatmulOut gate_up[] = {{&m.w_gate, hb_.data()}, {&m.w_up, hb2_.data()}};
       cpu::matmul_many(gate_up, xb_.data(), n, pool_);  // hb, hb2 (n, n_ff)
       if (hp_.ffn_activation == FfnActivation::gelu_tanh) {
         cpu::geglu_tanh(hb_.data(), hb2_.data(), static_cast<int64_t>(n) * n_ff);
       } else {
         cpu::swiglu(hb_.data(), hb2_.data(), static_cast<int64_t>(n) * n_ff);
       }
-      cpu::matmul(l.w_down, hb_.data(), xb_.data(), n, pool_);  // (n, n_embd)
+      cpu::matmul(m.w_down, hb_.data(), xb_.data(), n, pool_);  // (n, n_embd)
       if (!l.ffn_post_norm.empty()) post_norm(l.ffn_post_norm, n);
       for (size_t i = 0; i < static_cast<size_t>(n) * n_embd; ++i) x_[i] += xb_[i];
     }
@@ -118,7 +121,7 @@ class CpuContext final : public BackendContext {
     for (int t = first; t < n; ++t)
       cpu::rms_norm(&x_[t * n_embd], w.output_norm.data(), &xb_[(t - first) * n_embd], n_embd,
                     hp_.rms_eps);
-    cpu::matmul(w.output, xb_.data(), logits.data(), n_out, pool_);
+    cpu::matmul(mats_->output(), xb_.data(), logits.data(), n_out, pool_);
     if (const float cap = hp_.final_logit_softcap; cap > 0.0f) {
       for (size_t i = 0; i < static_cast<size_t>(n_out) * hp_.n_vocab; ++i)
         logits[i] = cap * std::tanh(logits[i] / cap);
@@ -243,6 +246,7 @@ class CpuContext final : public BackendContext {
   cpu::KvKind kv_kind_;
   size_t elt_;  // bytes per cache element
   ThreadPool pool_;
+  std::shared_ptr<const cpu::CpuWeights> mats_;  // after pool_, which packs them
   // The KV cache, float16 (as llama.cpp's default) or float32 elements.
   std::vector<uint8_t> k_cache_;  // (n_layer, n_head_kv * head_dim, k_ld_): keys transposed
   std::vector<uint8_t> v_cache_;  // (n_layer, n_ctx, n_head_kv * head_dim)

@@ -7,6 +7,10 @@
 //   Q4_K, Q6_K weights: "Q8_K" activation rows, a per-256 scale, int8 values and per-16 sums.
 // F16, BF16 and F32 weights multiply float activations.
 //
+// Q4_K weights also have a packed layout, "r16" (below): 16 rows interleaved so that one 64-byte
+// vector holds 4 consecutive weights of each row. The CPU backend packs a model's Q4_K matrices
+// into it once, where the chosen kernels have a product for it (Kernels::gemm[q4_k_r16]).
+//
 // The kernel files (kernels_*.cpp) are compiled with their own target flags; they include only
 // this header, <cstdint>/<cstring> and intrinsics, and define everything else with internal
 // linkage, so that no inline function compiled for one instruction set is shared with another.
@@ -18,7 +22,7 @@
 namespace agentrt::engine::cpu {
 
 // Weight types with kernels, in the order of Kernels::gemm.
-enum class WeightKind : int { q8_0, q4_0, q5_0, q4_k, q6_k, f16, bf16, f32, count };
+enum class WeightKind : int { q8_0, q4_0, q5_0, q4_k, q6_k, f16, bf16, f32, q4_k_r16, count };
 
 // Activation layout a weight kind multiplies.
 enum class ActKind : int { q8, q8_k, f32 };
@@ -54,15 +58,38 @@ constexpr ActKind act_kind(WeightKind k) {
       return ActKind::q8;
     case WeightKind::q4_k:
     case WeightKind::q6_k:
+    case WeightKind::q4_k_r16:
       return ActKind::q8_k;
     default:
       return ActKind::f32;
   }
 }
 
+// ---- Q4_K in groups of 16 rows (r16) ----
+// A group holds the same bytes as its 16 rows, rearranged; super-block s of the group takes the
+// kQ4kR16Block bytes at s * kQ4kR16Block:
+//   [0, 32)       d of rows 0..15 (float16), then [32, 64) dmin of rows 0..15;
+//   [64, 128)     byte 16i + r: the low 4 bits of row r's scale 2i (low nibble) and 2i+1 (high);
+//   [128, 192)    the same for the mins;
+//   [192, 256)    byte 16i + r: the top 2 bits of row r's scale 2i (bits 0-1), min 2i (2-3),
+//                 scale 2i+1 (4-5) and min 2i+1 (6-7);
+//   [256, 2304)   sub-block j (32 weights: 256 bytes at 256 + 256j), quarter g (64 bytes at
+//                 + 64g), row r (4 bytes at + 4r), byte b: weight 32j + 8g + b in the low nibble,
+//                 32j + 8g + 4 + b in the high one.
+// Weight k of row r is d * scale * q - dmin * min, as in Q4_K.
+constexpr int kR16Rows = 16;
+constexpr size_t kQ4kR16Block = 2304;  // 16 rows x 144 bytes
+
+// Rearranges the 16 Q4_K rows at `rows` (row_bytes apart, n_in weights each) into one r16 group
+// of 16 * row_bytes bytes at dst.
+void pack_q4_k_r16(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* dst);
+// The inverse for row r (0..15) of the group: writes its row_bytes bytes of Q4_K to dst.
+void unpack_q4_k_r16(const uint8_t* group, size_t row_bytes, int64_t n_in, int r, uint8_t* dst);
+
 // y[t * ldy + r] = (row r of w) · (activation row t of x), for r < n_rows and t < n_tok.
 // w: n_rows rows of row_bytes bytes; x: n_tok activation rows, x_stride bytes apart, in the
-// layout act_kind(kind) gives; n_in: elements per row.
+// layout act_kind(kind) gives; n_in: elements per row. For q4_k_r16, w holds n_rows / 16 groups
+// (n_rows a multiple of 16) of 16 * row_bytes bytes, and row_bytes is that of one Q4_K row.
 using GemmFn = void (*)(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x,
                         size_t x_stride, int n_tok, int64_t n_in, float* y, int64_t ldy);
 
@@ -71,6 +98,8 @@ struct Kernels {
   // One activation row of n floats into the q8 / q8_k layout.
   void (*quantize_q8)(const float* x, uint8_t* dst, int64_t n);
   void (*quantize_q8_k)(const float* x, uint8_t* dst, int64_t n);
+  // nullptr for q4_k_r16 where the variant has no product for the packed layout (AVX2): the
+  // backend keeps the rows then.
   GemmFn gemm[static_cast<int>(WeightKind::count)];
   // In place: gate[i] = silu(gate[i]) * up[i].
   void (*swiglu)(float* gate, const float* up, int64_t n);

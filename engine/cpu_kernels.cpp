@@ -77,11 +77,16 @@ std::optional<WeightKind> weight_kind(TensorType t) {
   }
 }
 
+std::optional<WeightKind> matrix_kind(const Matrix& m) {
+  return m.r16 ? WeightKind::q4_k_r16 : weight_kind(m.view.type);
+}
+
 // Rows of a type without kernels are expanded this many at a time per thread.
 constexpr int64_t kExpandRows = 16;
 
-// Rows go to threads in units of this many, so that row tiles stay whole.
+// Rows go to threads in units of this many, so that row tiles and r16 groups stay whole.
 constexpr int64_t kRowUnit = 16;
+static_assert(kRowUnit % kR16Rows == 0);
 // Batches at least this large quantize their activations on all threads.
 constexpr int kParallelQuantizeTokens = 8;
 
@@ -102,20 +107,20 @@ const Kernels& kernels_best() {
   return *best;
 }
 
-void matmul(const WeightView& w, const float* x, float* y, int n_tok, ThreadPool& pool) {
+void matmul(const Matrix& w, const float* x, float* y, int n_tok, ThreadPool& pool) {
   const MatmulOut out{&w, y};
   matmul_many(std::span<const MatmulOut>(&out, 1), x, n_tok, pool);
 }
 
 void matmul_many(std::span<const MatmulOut> outs, const float* x, int n_tok, ThreadPool& pool) {
   const Kernels& k = kernels_best();
-  const int64_t n_in = outs[0].w->n_in;
+  const int64_t n_in = outs[0].w->view.n_in;
   bool need[3] = {false, false, false};
   int64_t units = 0, work = 0;
   for (const MatmulOut& o : outs) {
-    need[static_cast<int>(act_kind(weight_kind(o.w->type).value_or(WeightKind::f32)))] = true;
-    units += (o.w->n_out + kRowUnit - 1) / kRowUnit;
-    work += o.w->n_out * n_in * n_tok;
+    need[static_cast<int>(act_kind(matrix_kind(*o.w).value_or(WeightKind::f32)))] = true;
+    units += (o.w->view.n_out + kRowUnit - 1) / kRowUnit;
+    work += o.w->view.n_out * n_in * n_tok;
   }
 
   // Quantize x once per layout the weights need.
@@ -148,12 +153,12 @@ void matmul_many(std::span<const MatmulOut> outs, const float* x, int n_tok, Thr
         const auto [u0, u1] = ThreadPool::split(units, ith, nth);
         int64_t base = 0;  // units before the current output
         for (const MatmulOut& o : outs) {
-          const WeightView& w = *o.w;
+          const WeightView& w = o.w->view;
           const int64_t n_units = (w.n_out + kRowUnit - 1) / kRowUnit;
           const int64_t b = std::max(u0, base), e = std::min(u1, base + n_units);
           if (b < e) {
             const int64_t r0 = (b - base) * kRowUnit, r1 = std::min(w.n_out, (e - base) * kRowUnit);
-            if (const std::optional<WeightKind> kind = weight_kind(w.type)) {
+            if (const std::optional<WeightKind> kind = matrix_kind(*o.w)) {
               const Act& a = act[static_cast<int>(act_kind(*kind))];
               k.gemm[static_cast<int>(*kind)](static_cast<const uint8_t*>(w.row(r0)), w.row_bytes,
                                               r1 - r0, a.data, a.stride, n_tok, n_in, o.y + r0,

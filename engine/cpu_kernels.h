@@ -12,19 +12,26 @@ namespace agentrt::engine::cpu {
 // sum_i a[i] * b[i] in float32 (SIMD where the build targets it).
 float dot_f32(const float* a, const float* b, int64_t n);
 
+// A weight matrix as the kernels read it: the model's rows, or its packed r16 copy (cpu_gemm.h;
+// view.data then points at the first group, view.type stays Q4_K).
+struct Matrix {
+  WeightView view;
+  bool r16 = false;
+};
+
 // y = x · Wᵀ for a batch: x (n_tok, w.n_in), y (n_tok, w.n_out). Quantized weights multiply x
 // quantized to 8 bits (cpu_gemm.h); rows are split over the pool's threads, and a batch runs in
 // tiles of several rows by several tokens, so prefill reads each weight once per token block.
-void matmul(const WeightView& w, const float* x, float* y, int n_tok, ThreadPool& pool);
+void matmul(const Matrix& w, const float* x, float* y, int n_tok, ThreadPool& pool);
 
 // One output of matmul_many: y (n_tok, w->n_out).
 struct MatmulOut {
-  const WeightView* w;
+  const Matrix* w;
   float* y;
 };
 
 // Several products of the same input (q/k/v, gate/up) in one pool dispatch, x quantized once.
-// Every w must have the same n_in.
+// Every w must have the same view.n_in.
 void matmul_many(std::span<const MatmulOut> outs, const float* x, int n_tok, ThreadPool& pool);
 
 // out = x / rms(x) * weight, for one vector of n elements. out may alias x.

@@ -625,6 +625,15 @@ void GgufFile::release_metadata_pages() const {
   if (end > 0) ::madvise(const_cast<uint8_t*>(base_), end, MADV_DONTNEED);
 }
 
+void GgufFile::release_pages(const void* data, uint64_t bytes) const {
+  const auto* p = static_cast<const uint8_t*>(data);
+  if (!base_ || p < base_ + data_offset_ || bytes > size_ || p + bytes > base_ + size_) return;
+  const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t begin = (static_cast<uint64_t>(p - base_) + page - 1) / page * page;
+  const uint64_t end = static_cast<uint64_t>(p + bytes - base_) / page * page;
+  if (end > begin) ::madvise(const_cast<uint8_t*>(base_) + begin, end - begin, MADV_DONTNEED);
+}
+
 void GgufFile::prefetch(const std::function<void(uint64_t, uint64_t)>& progress) const {
   try {
     if (!base_ || data_offset_ >= size_) {

@@ -468,7 +468,7 @@ const Kernels kAvx2 = {
     quantize_q8,
     quantize_q8_k,
     {gemm<dot_q8_0>, gemm<dot_q4_q5<false>>, gemm<dot_q4_q5<true>>, gemm<dot_q4_k>, gemm<dot_q6_k>,
-     gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>},
+     gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>, nullptr},  // no r16 product: Q4_K stays in rows,
     swiglu,
     exp_sum,
     {attn_scores<uint16_t>, attn_scores<float>},

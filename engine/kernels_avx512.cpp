@@ -344,6 +344,102 @@ void tile_q4_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, in
   }
 }
 
+// ---- Q4_K in groups of 16 rows (r16) ------------------------------------------------------------
+// One 64-byte vector of a sub-block quarter holds 4 consecutive weights of each of the 16 rows in
+// its low nibbles and the next 4 in its high ones, so vpdpbusd against the token's 4 activations
+// broadcast to every lane gives 16 rows' partial sums at once: no horizontal sums, and the scales
+// and mins of a sub-block are per-lane float vectors shared by all T tokens. Per token and
+// sub-block: 8 vpdpbusd, one conversion and two FMAs for 16 x 32 products.
+template <int T>
+void tile_q4_k_r16(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, float* y,
+                   int64_t ldy) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  const __m512i k15 = _mm512_set1_epi32(0x0F), k48 = _mm512_set1_epi32(0x30);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < n / 256; ++s) {
+    const uint8_t* p = g + s * kQ4kR16Block;
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    const __m512 dmin =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)));
+    // Sums of 32 activations per sub-block, as floats, per token.
+    alignas(32) float bsum[T][8];
+    for (int t = 0; t < T; ++t) {
+      const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+      const __m256i b16 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->bsums));
+      _mm256_store_ps(bsum[t], _mm256_cvtepi32_ps(_mm256_madd_epi16(b16, _mm256_set1_epi16(1))));
+    }
+    __m512 f[T];
+    for (int t = 0; t < T; ++t) f[t] = _mm512_setzero_ps();
+    for (int i = 0; i < 4; ++i) {
+      const __m512i lsc =
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 64 + 16 * i)));
+      const __m512i lm =
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 128 + 16 * i)));
+      const __m512i hi =
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 192 + 16 * i)));
+      const __m512i sc[2] = {_mm512_or_si512(_mm512_and_si512(lsc, k15),
+                                             _mm512_and_si512(_mm512_slli_epi32(hi, 4), k48)),
+                             _mm512_or_si512(_mm512_srli_epi32(lsc, 4), _mm512_and_si512(hi, k48))};
+      const __m512i mn[2] = {_mm512_or_si512(_mm512_and_si512(lm, k15),
+                                             _mm512_and_si512(_mm512_slli_epi32(hi, 2), k48)),
+                             _mm512_or_si512(_mm512_srli_epi32(lm, 4),
+                                             _mm512_and_si512(_mm512_srli_epi32(hi, 2), k48))};
+      for (int h = 0; h < 2; ++h) {
+        const int j = 2 * i + h;
+        const __m512 scf = _mm512_mul_ps(_mm512_cvtepi32_ps(sc[h]), d);
+        const __m512 mf = _mm512_mul_ps(_mm512_cvtepi32_ps(mn[h]), dmin);
+        const uint8_t* q = p + 256 + 256 * j;
+        if constexpr (T == 1) prefetch_block<256>(q + kPrefetchAhead);
+        __m512i wq[8];
+        for (int c = 0; c < 4; ++c) {
+          const __m512i v = _mm512_loadu_si512(q + 64 * c);
+          wq[2 * c] = _mm512_and_si512(v, low4);
+          wq[2 * c + 1] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        }
+        for (int t = 0; t < T; ++t) {
+          const int8_t* a = (reinterpret_cast<const BlockQ8K*>(x + t * xs) + s)->q + 32 * j;
+          // Two chains, so that one token's sums are not one latency-bound chain of eight.
+          __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+          for (int c = 0; c < 4; ++c) {
+            int32_t a0, a1;
+            std::memcpy(&a0, a + 8 * c, 4);
+            std::memcpy(&a1, a + 8 * c + 4, 4);
+            s0 = _mm512_dpbusd_epi32(s0, wq[2 * c], _mm512_set1_epi32(a0));
+            s1 = _mm512_dpbusd_epi32(s1, wq[2 * c + 1], _mm512_set1_epi32(a1));
+          }
+          f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), scf, f[t]);
+          f[t] = _mm512_fnmadd_ps(mf, _mm512_set1_ps(bsum[t][j]), f[t]);
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+      acc[t] = _mm512_fmadd_ps(f[t], _mm512_set1_ps(blk->d), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+// Groups by tokens: up to 8 tokens per tile, in blocks of 64 tokens as gemm() below.
+void gemm_q4_k_r16(const uint8_t* w, size_t rb, int64_t n_rows, const uint8_t* x, size_t xs,
+                   int n_tok, int64_t n, float* y, int64_t ldy) {
+  using Tile = void (*)(const uint8_t*, const uint8_t*, size_t, int64_t, float*, int64_t);
+  static constexpr Tile kTiles[] = {tile_q4_k_r16<1>, tile_q4_k_r16<2>, tile_q4_k_r16<3>,
+                                    tile_q4_k_r16<4>, tile_q4_k_r16<5>, tile_q4_k_r16<6>,
+                                    tile_q4_k_r16<7>, tile_q4_k_r16<8>};
+  const size_t group_bytes = kR16Rows * rb;
+  constexpr int kTokenBlock = 64;
+  for (int t0 = 0; t0 < n_tok; t0 += kTokenBlock) {
+    const int t1 = n_tok - t0 < kTokenBlock ? n_tok : t0 + kTokenBlock;
+    for (int64_t r = 0; r < n_rows; r += kR16Rows)
+      for (int t = t0; t < t1; t += 8) {
+        const int m = t1 - t < 8 ? t1 - t : 8;
+        kTiles[m - 1](w + r / kR16Rows * group_bytes, x + t * xs, xs, n, y + t * ldy + r, ldy);
+      }
+  }
+}
+
 // ---- Q6_K ---------------------------------------------------------------------------------------
 // Step c covers elements 64c..64c+63 = (h = c / 2, k = 2(c % 2) and k + 1): low bits from the 64
 // bytes ql[64h..] (low nibbles for even c, high for odd), high bits from the 32 bytes qh[32h..]
@@ -799,7 +895,7 @@ const Kernels kAvx512 = {
      make_gemm<TileQ4_K, 2, 8>(), make_gemm<TileQ6_K, 2, 4>(),
      make_gemm<FloatTiles<FloatKind::f16>::Tile, 4, 4>(),
      make_gemm<FloatTiles<FloatKind::bf16>::Tile, 4, 4>(),
-     make_gemm<FloatTiles<FloatKind::f32>::Tile, 4, 4>()},
+     make_gemm<FloatTiles<FloatKind::f32>::Tile, 4, 4>(), gemm_q4_k_r16},
     swiglu,
     exp_sum,
     {attn_scores<uint16_t>, attn_scores<float>},

@@ -169,6 +169,42 @@ void gemm(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x, 
       y[t * ldy + r] = kDot(w + r * row_bytes, x + t * x_stride, n_in);
 }
 
+// Q4_K packed in groups of 16 rows (r16, cpu_gemm.h), read in place.
+float dot_q4_k_r16(const uint8_t* group, int r, const uint8_t* x, int64_t n) {
+  const auto* xb = reinterpret_cast<const BlockQ8K*>(x);
+  float sum = 0.0f;
+  for (int64_t s = 0; s < n / 256; ++s) {
+    const uint8_t* o = group + s * kQ4kR16Block;
+    const BlockQ8K& a = xb[s];
+    int sumi = 0, summ = 0;
+    for (int j = 0; j < 8; ++j) {
+      const int i = j / 2, lo_sc = o[64 + 16 * i + r], lo_m = o[128 + 16 * i + r],
+                hi = o[192 + 16 * i + r];
+      const int sc = j % 2 == 0 ? (lo_sc & 0xF) | (hi & 3) << 4 : lo_sc >> 4 | ((hi >> 4) & 3) << 4;
+      const int m = j % 2 == 0 ? (lo_m & 0xF) | ((hi >> 2) & 3) << 4 : lo_m >> 4 | (hi >> 6) << 4;
+      int dot = 0;
+      for (int g = 0; g < 4; ++g)
+        for (int k = 0; k < 4; ++k) {
+          const uint8_t v = o[256 + 256 * j + 64 * g + 4 * r + k];
+          dot += (v & 0xF) * a.q[32 * j + 8 * g + k] + (v >> 4) * a.q[32 * j + 8 * g + 4 + k];
+        }
+      sumi += sc * dot;
+      summ += m * (a.bsums[2 * j] + a.bsums[2 * j + 1]);
+    }
+    sum += a.d * (f16_at(o + 2 * r) * static_cast<float>(sumi) -
+                  f16_at(o + 32 + 2 * r) * static_cast<float>(summ));
+  }
+  return sum;
+}
+
+void gemm_q4_k_r16(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x,
+                   size_t x_stride, int n_tok, int64_t n_in, float* y, int64_t ldy) {
+  for (int t = 0; t < n_tok; ++t)
+    for (int64_t r = 0; r < n_rows; ++r)
+      y[t * ldy + r] = dot_q4_k_r16(w + r / kR16Rows * kR16Rows * row_bytes,
+                                    static_cast<int>(r % kR16Rows), x + t * x_stride, n_in);
+}
+
 void swiglu(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
@@ -225,7 +261,7 @@ const Kernels kScalar = {
     quantize_q8,
     quantize_q8_k,
     {gemm<dot_q_32<Q32::q8_0>>, gemm<dot_q_32<Q32::q4_0>>, gemm<dot_q_32<Q32::q5_0>>,
-     gemm<dot_q4_k>, gemm<dot_q6_k>, gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>},
+     gemm<dot_q4_k>, gemm<dot_q6_k>, gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>, gemm_q4_k_r16},
     swiglu,
     exp_sum,
     {attn_scores<uint16_t>, attn_scores<float>},

@@ -316,6 +316,54 @@ TEST(CpuGemm, ToF16MatchesScalarConversion) {
   }
 }
 
+// 16 Q4_K rows packed into one r16 group and unpacked again give the same bytes, every scale and
+// min bit included (random bytes as scales, not just what the quantizer writes).
+TEST(CpuGemm, Q4kR16PackRoundTrips) {
+  std::mt19937_64 rng(11);
+  for (int n_in : {256, 768}) {
+    const size_t rb = row_size(TensorType::Q4_K, n_in);
+    std::vector<uint8_t> rows(rb * kR16Rows), group(rows.size()), back(rb);
+    for (uint8_t& b : rows) b = static_cast<uint8_t>(rng());
+    pack_q4_k_r16(rows.data(), rb, n_in, group.data());
+    EXPECT_NE(group, rows);
+    for (int r = 0; r < kR16Rows; ++r) {
+      unpack_q4_k_r16(group.data(), rb, n_in, r, back.data());
+      EXPECT_EQ(0, std::memcmp(back.data(), rows.data() + r * rb, rb))
+          << "n_in=" << n_in << " r=" << r;
+    }
+  }
+}
+
+// The r16 products of every variant that has one (the scalar reference reads the layout in place)
+// against the scalar product of the same rows unpacked.
+TEST(CpuGemm, Q4kR16ProductsMatchRowProducts) {
+  std::vector<const Kernels*> all = simd_variants();
+  all.push_back(&kernels_scalar());
+  uint64_t seed = 500;
+  for (int n_in : {256, 768})
+    for (int n_rows : {16, 48})
+      for (int n_tok : kTokens) {
+        Problem p = make_problem(TensorType::Q4_K, n_in, n_rows, n_tok, seed++);
+        const std::vector<float> rows = run(kernels_scalar(), WeightKind::q4_k, p);
+        std::vector<double> want(p.ref.size());
+        for (int t = 0; t < n_tok; ++t)
+          for (int r = 0; r < n_rows; ++r)
+            want[static_cast<size_t>(t) * n_rows + r] = rows[t * (n_rows + 2) + r];
+        std::vector<uint8_t> packed(p.w.size());
+        for (int g = 0; g < n_rows / kR16Rows; ++g)
+          pack_q4_k_r16(p.w.data() + g * kR16Rows * p.row_bytes, p.row_bytes, n_in,
+                        packed.data() + g * kR16Rows * p.row_bytes);
+        p.w = packed;
+        for (const Kernels* k : all) {
+          if (!k->gemm[static_cast<int>(WeightKind::q4_k_r16)]) continue;
+          const std::string what = std::string(k->name) + " n_in=" + std::to_string(n_in) +
+                                   " rows=" + std::to_string(n_rows) +
+                                   " tok=" + std::to_string(n_tok);
+          EXPECT_LT(nmse(run(*k, WeightKind::q4_k_r16, p), want, p, what), 1e-10) << what;
+        }
+      }
+}
+
 TEST(CpuGemm, KernelsBestIsTheWidestSupported) {
   const Kernels& best = kernels_best();
   if (kernels_avx512()) {
@@ -336,17 +384,17 @@ TEST(CpuGemm, MatmulManySplitsRowsOverThreads) {
   const int n_outs[] = {100, 37, 64, 19};
   for (int n_tok : {1, 9}) {
     std::vector<Problem> probs;
-    std::vector<WeightView> views;
+    std::vector<Matrix> views;
     for (int i = 0; i < 4; ++i) {
       probs.push_back(make_problem(types[i], n_in, n_outs[i], n_tok, 300 + i));
       probs.back().x = probs[0].x;  // one shared input
     }
     for (const Problem& p : probs)
-      views.push_back(WeightView{.type = types[views.size()],
-                                 .data = p.w.data(),
-                                 .n_in = n_in,
-                                 .n_out = p.n_rows,
-                                 .row_bytes = p.row_bytes});
+      views.push_back(Matrix{WeightView{.type = types[views.size()],
+                                        .data = p.w.data(),
+                                        .n_in = n_in,
+                                        .n_out = p.n_rows,
+                                        .row_bytes = p.row_bytes}});
     std::vector<std::vector<float>> ys(4);
     std::vector<MatmulOut> outs;
     for (int i = 0; i < 4; ++i) {

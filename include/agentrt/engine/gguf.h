@@ -136,6 +136,9 @@ class GgufFile {
   // vocabulary stops costing its megabytes. Reading metadata afterwards is still correct: the
   // pages come back from the file. Never throws.
   void release_metadata_pages() const;
+  // The same for the whole pages inside [data, data + bytes) of the tensor data: a backend that
+  // has copied tensors into its own layout calls it. Ranges outside the mapping are ignored.
+  void release_pages(const void* data, uint64_t bytes) const;
 
   // Asks the kernel to start reading all tensor data (MADV_WILLNEED); calls `progress(done,
   // total)` as it touches pages, so a loader can show a progress bar. Never throws.

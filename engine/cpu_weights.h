@@ -1,0 +1,46 @@
+// The CPU backend's matrices of a model: each one as the model's rows in the mapping, or, for
+// Q4_K matrices where the chosen kernels read the r16 layout (cpu_gemm.h), a packed copy made once
+// per Model and shared by every context of it. Internal to engine/.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "agentrt/engine/model.h"
+#include "cpu_kernels.h"
+#include "thread_pool.h"
+
+namespace agentrt::engine::cpu {
+
+struct LayerMatrices {
+  Matrix wq, wk, wv, wo, w_gate, w_down, w_up;
+};
+
+class CpuWeights {
+ public:
+  // The model's matrices for kernels_best(), packed on first use (on `pool`'s threads) and
+  // shared while any holder keeps them. Packing drops the source pages of the packed tensors from
+  // the resident set (GgufFile::release_pages), so the process holds one copy; anything that
+  // reads those tensors from the mapping again (another backend) gets them back from the file.
+  static std::shared_ptr<const CpuWeights> get(const std::shared_ptr<const Model>& model,
+                                               ThreadPool& pool);
+
+  const LayerMatrices& layer(int il) const { return layers_[static_cast<size_t>(il)]; }
+  const Matrix& output() const { return output_; }
+  uint64_t packed_bytes() const { return packed_bytes_; }
+
+  struct Free {
+    void operator()(uint8_t* p) const;
+  };
+
+ private:
+  CpuWeights() = default;
+  std::shared_ptr<const Model> model_;  // the mapping the unpacked views point into
+  std::vector<LayerMatrices> layers_;
+  Matrix output_;
+  std::unique_ptr<uint8_t[], Free> packed_;
+  uint64_t packed_bytes_ = 0;
+};
+
+}  // namespace agentrt::engine::cpu
