@@ -103,6 +103,9 @@ struct Kernels {
   GemmFn gemm[static_cast<int>(WeightKind::count)];
   // In place: gate[i] = silu(gate[i]) * up[i].
   void (*swiglu)(float* gate, const float* up, int64_t n);
+  // In place: gate[i] = gelu(gate[i]) * up[i], GELU's tanh form, which is x * sigmoid(2u) with
+  // u = sqrt(2/pi) (x + 0.044715 x^3).
+  void (*geglu_tanh)(float* gate, const float* up, int64_t n);
   // In place: x[i] = exp(x[i] - max); returns the sum of the new x.
   float (*exp_sum)(float* x, int64_t n, float max);
 

@@ -190,30 +190,42 @@ void rms_norm(const float* x, const float* weight, float* out, int64_t n, float 
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
 }
 
-void rope(float* v, int n_head, int head_dim, int pos, float freq_base, float freq_scale) {
-  // cos and sin of every (position, pair) seen so far: all layers' q and k of a position share
-  // them, so a decode step computes head_dim / 2 of each instead of 2 * n_layer times that.
-  thread_local struct {
-    int head_dim = 0;
-    float base = 0.0f, scale = 0.0f;
-    std::vector<float> cos_sin;  // (positions, head_dim): cos, sin of pair i at 2i, 2i + 1
-  } table;
-  if (table.head_dim != head_dim || table.base != freq_base || table.scale != freq_scale) {
-    table.head_dim = head_dim;
-    table.base = freq_base;
-    table.scale = freq_scale;
-    table.cos_sin.clear();
+namespace {
+
+// cos and sin of pair i's angle pos * freq_scale * base^(-2i/head_dim) at position pos, for
+// i < head_dim / 2: cos at [2i], sin at [2i + 1]. Every layer's q and k of a position share them,
+// so a token computes head_dim / 2 of each instead of 2 * n_layer times that. A table per
+// (head_dim, base, scale): Gemma 3's local and global layers alternate between two bases.
+const float* rope_cos_sin(int head_dim, int pos, float freq_base, float freq_scale) {
+  struct Table {
+    int head_dim;
+    float base, scale;
+    std::vector<float> cos_sin;  // (positions, head_dim)
+  };
+  thread_local std::vector<Table> tables;
+  Table* table = nullptr;
+  for (Table& t : tables)
+    if (t.head_dim == head_dim && t.base == freq_base && t.scale == freq_scale) table = &t;
+  if (!table) {
+    if (tables.size() == 4) tables.erase(tables.begin());
+    table = &tables.emplace_back(Table{head_dim, freq_base, freq_scale, {}});
   }
   const size_t need = static_cast<size_t>(pos + 1) * head_dim;
-  for (size_t have = table.cos_sin.size(); have < need; have += head_dim) {
+  for (size_t have = table->cos_sin.size(); have < need; have += head_dim) {
     const double p = static_cast<double>(have / head_dim) * freq_scale;
     for (int i = 0; i < head_dim / 2; ++i) {
       const double theta = p * std::pow(static_cast<double>(freq_base), -2.0 * i / head_dim);
-      table.cos_sin.push_back(static_cast<float>(std::cos(theta)));
-      table.cos_sin.push_back(static_cast<float>(std::sin(theta)));
+      table->cos_sin.push_back(static_cast<float>(std::cos(theta)));
+      table->cos_sin.push_back(static_cast<float>(std::sin(theta)));
     }
   }
-  const float* cs = &table.cos_sin[static_cast<size_t>(pos) * head_dim];
+  return &table->cos_sin[static_cast<size_t>(pos) * head_dim];
+}
+
+}  // namespace
+
+void rope(float* v, int n_head, int head_dim, int pos, float freq_base, float freq_scale) {
+  const float* cs = rope_cos_sin(head_dim, pos, freq_base, freq_scale);
   for (int h = 0; h < n_head; ++h) {
     float* head = v + h * head_dim;
     for (int i = 0; i < head_dim / 2; ++i) {
@@ -226,13 +238,12 @@ void rope(float* v, int n_head, int head_dim, int pos, float freq_base, float fr
 }
 
 void rope_halves(float* v, int n_head, int head_dim, int pos, float freq_base, float freq_scale) {
-  const double p = static_cast<double>(pos) * freq_scale;
+  const float* cs = rope_cos_sin(head_dim, pos, freq_base, freq_scale);
   const int half = head_dim / 2;
-  for (int i = 0; i < half; ++i) {
-    const double theta = p * std::pow(static_cast<double>(freq_base), -2.0 * i / head_dim);
-    const float c = static_cast<float>(std::cos(theta)), s = static_cast<float>(std::sin(theta));
-    for (int h = 0; h < n_head; ++h) {
-      float* head = v + h * head_dim;
+  for (int h = 0; h < n_head; ++h) {
+    float* head = v + h * head_dim;
+    for (int i = 0; i < half; ++i) {
+      const float c = cs[2 * i], s = cs[2 * i + 1];
       const float x0 = head[i], x1 = head[i + half];
       head[i] = x0 * c - x1 * s;
       head[i + half] = x0 * s + x1 * c;
@@ -252,11 +263,7 @@ void swiglu(float* gate, const float* up, int64_t n) {
 }
 
 void geglu_tanh(float* gate, const float* up, int64_t n) {
-  constexpr float kSqrt2OverPi = 0.79788456080286535588f;
-  for (int64_t i = 0; i < n; ++i) {
-    const float x = gate[i];
-    gate[i] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x))) * up[i];
-  }
+  kernels_best().geglu_tanh(gate, up, n);
 }
 
 }  // namespace agentrt::engine::cpu

@@ -297,19 +297,30 @@ inline __m256 exp8(__m256 x) {
   return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
 }
 
-void swiglu(float* gate, const float* up, int64_t n) {
+// gate * sigmoid(z) * up with z = gate (SiLU) or z = 2 sqrt(2/pi) (gate + 0.044715 gate^3) (the
+// tanh GELU: 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u))).
+template <bool kGelu>
+__m256 gated8(__m256 g, __m256 u) {
+  constexpr float kC1 = 2.0f * 0.79788456080286535588f, kC3 = kC1 * 0.044715f;
+  __m256 z = g;
+  if constexpr (kGelu)
+    z = _mm256_mul_ps(
+        g, _mm256_fmadd_ps(_mm256_mul_ps(g, g), _mm256_set1_ps(kC3), _mm256_set1_ps(kC1)));
+  const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), z));
+  return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
+}
+
+template <bool kGelu>
+void gated(float* gate, const float* up, int64_t n) {
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 g = _mm256_loadu_ps(gate + i);
-    const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
-    const __m256 s = _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-    _mm256_storeu_ps(gate + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
-  }
-  for (; i < n; ++i) {
-    alignas(32) float g[8] = {-gate[i]};
-    _mm256_store_ps(g, exp8(_mm256_load_ps(g)));
-    gate[i] = gate[i] / (1.0f + g[0]) * up[i];
-  }
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(gate + i, gated8<kGelu>(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
+  if (i == n) return;
+  alignas(32) float g[8] = {}, u[8] = {};
+  std::memcpy(g, gate + i, static_cast<size_t>(n - i) * sizeof(float));
+  std::memcpy(u, up + i, static_cast<size_t>(n - i) * sizeof(float));
+  _mm256_store_ps(g, gated8<kGelu>(_mm256_load_ps(g), _mm256_load_ps(u)));
+  std::memcpy(gate + i, g, static_cast<size_t>(n - i) * sizeof(float));
 }
 
 float exp_sum(float* x, int64_t n, float max) {
@@ -469,7 +480,8 @@ const Kernels kAvx2 = {
     quantize_q8_k,
     {gemm<dot_q8_0>, gemm<dot_q4_q5<false>>, gemm<dot_q4_q5<true>>, gemm<dot_q4_k>, gemm<dot_q6_k>,
      gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>, nullptr},  // no r16 product: Q4_K stays in rows,
-    swiglu,
+    gated<false>,
+    gated<true>,
     exp_sum,
     {attn_scores<uint16_t>, attn_scores<float>},
     {attn_values<uint16_t>, attn_values<float>},

@@ -209,6 +209,16 @@ void swiglu(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+// GELU's tanh form as x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3): the same function as
+// 0.5 x (1 + tanh(u)) without the cancellation in 1 + tanh(u) for negative x.
+void geglu_tanh(float* gate, const float* up, int64_t n) {
+  constexpr float kC1 = 2.0f * 0.79788456080286535588f, kC3 = kC1 * 0.044715f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = gate[i];
+    gate[i] = x / (1.0f + std::exp(-x * (kC1 + kC3 * x * x))) * up[i];
+  }
+}
+
 float exp_sum(float* x, int64_t n, float max) {
   float sum = 0.0f;
   for (int64_t i = 0; i < n; ++i) {
@@ -263,6 +273,7 @@ const Kernels kScalar = {
     {gemm<dot_q_32<Q32::q8_0>>, gemm<dot_q_32<Q32::q4_0>>, gemm<dot_q_32<Q32::q5_0>>,
      gemm<dot_q4_k>, gemm<dot_q6_k>, gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>, gemm_q4_k_r16},
     swiglu,
+    geglu_tanh,
     exp_sum,
     {attn_scores<uint16_t>, attn_scores<float>},
     {attn_values<uint16_t>, attn_values<float>},

@@ -187,8 +187,8 @@ TEST(CpuGemm, SimdVariantsMatchScalar) {
         }
 }
 
-// swiglu and exp_sum of every variant (the scalar one uses std::exp) on values from far negative
-// to the clamp, odd lengths included.
+// swiglu, geglu_tanh and exp_sum of every variant (the scalar one uses std::exp and std::tanh) on
+// values from far negative to the clamp, odd lengths included.
 TEST(CpuGemm, ElementwiseVariantsMatchStdExp) {
   std::vector<const Kernels*> all = simd_variants();
   all.push_back(&kernels_scalar());
@@ -201,13 +201,21 @@ TEST(CpuGemm, ElementwiseVariantsMatchStdExp) {
     }
     const float max = *std::max_element(x.begin(), x.end());
     for (const Kernels* k : all) {
-      std::vector<float> gs = g, xs = x;
+      std::vector<float> gs = g, gg = g, xs = x;
       k->swiglu(gs.data(), u.data(), n);
+      k->geglu_tanh(gg.data(), u.data(), n);
       const float sum = k->exp_sum(xs.data(), n, max);
       double want_sum = 0.0;
       for (int i = 0; i < n; ++i) {
         const double want_g = g[i] / (1.0 + std::exp(-static_cast<double>(g[i]))) * u[i];
         EXPECT_NEAR(gs[i], want_g, 1e-6 * std::fabs(want_g) + 1e-30) << k->name << " g=" << g[i];
+        const double gd = g[i];
+        // 0.5 x (1 + tanh(v)) = x / (1 + exp(-2v)), without 1 + tanh's cancellation
+        const double want_gelu =
+            gd / (1.0 + std::exp(-2.0 * 0.7978845608028654 * (gd + 0.044715 * gd * gd * gd))) *
+            u[i];
+        EXPECT_NEAR(gg[i], want_gelu, 2e-6 * std::fabs(want_gelu) + 1e-12)
+            << k->name << " gelu g=" << g[i];
         const double want_x = std::exp(static_cast<double>(x[i]) - max);
         EXPECT_NEAR(xs[i], want_x, 1e-6 * want_x) << k->name << " x=" << x[i];
         want_sum += want_x;
