@@ -49,8 +49,6 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   return sum;
 }
 
-namespace {
-
 // The kernel layout of a weight type; std::nullopt for types without their own kernels, whose
 // rows would be expanded to float32 and take the f32 path (every type the loader accepts has
 // kernels now; the path stays for the next one).
@@ -77,8 +75,11 @@ std::optional<WeightKind> weight_kind(TensorType t) {
   }
 }
 
+namespace {
+
 std::optional<WeightKind> matrix_kind(const Matrix& m) {
-  return m.r16 ? WeightKind::q4_k_r16 : weight_kind(m.view.type);
+  const std::optional<WeightKind> k = weight_kind(m.view.type);
+  return m.r16 && k ? r16_kind(*k) : k;
 }
 
 // Rows of a type without kernels are expanded this many at a time per thread.

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "agentrt/engine/model.h"
+#include "cpu_gemm.h"
 #include "thread_pool.h"
 
 namespace agentrt::engine::cpu {
@@ -12,8 +14,11 @@ namespace agentrt::engine::cpu {
 // sum_i a[i] * b[i] in float32 (SIMD where the build targets it).
 float dot_f32(const float* a, const float* b, int64_t n);
 
+// The kernel layout of a weight type (cpu_gemm.h); std::nullopt for types without kernels.
+std::optional<WeightKind> weight_kind(TensorType t);
+
 // A weight matrix as the kernels read it: the model's rows, or its packed r16 copy (cpu_gemm.h;
-// view.data then points at the first group, view.type stays Q4_K).
+// view.data then points at the first group, view.type stays the file's type).
 struct Matrix {
   WeightView view;
   bool r16 = false;

@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <optional>
 
 #include "cpu_gemm.h"
 
@@ -12,7 +13,7 @@ namespace agentrt::engine::cpu {
 
 namespace {
 
-constexpr size_t kQ4kBlock = 144;  // one row's super-block: d, dmin, 12 scale bytes, 128 nibbles
+constexpr size_t kQ4kBlock = 144;
 
 // Scale and min (6 bits each) of sub-block j from Q4_K's 12 packed bytes.
 void scale_min(const uint8_t* s, int j, uint8_t* sc, uint8_t* m) {
@@ -25,9 +26,7 @@ void scale_min(const uint8_t* s, int j, uint8_t* sc, uint8_t* m) {
   }
 }
 
-}  // namespace
-
-void pack_q4_k_r16(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* dst) {
+void pack_q4_k(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* dst) {
   for (int64_t s = 0; s < n_in / 256; ++s) {
     uint8_t* o = dst + s * kQ4kR16Block;
     for (int r = 0; r < kR16Rows; ++r) {
@@ -59,8 +58,7 @@ void pack_q4_k_r16(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t*
   }
 }
 
-void unpack_q4_k_r16(const uint8_t* group, size_t row_bytes, int64_t n_in, int r, uint8_t* dst) {
-  (void)row_bytes;
+void unpack_q4_k(const uint8_t* group, int64_t n_in, int r, uint8_t* dst) {
   for (int64_t s = 0; s < n_in / 256; ++s) {
     const uint8_t* o = group + s * kQ4kR16Block;
     uint8_t* b = dst + s * kQ4kBlock;
@@ -96,6 +94,93 @@ void unpack_q4_k_r16(const uint8_t* group, size_t row_bytes, int64_t n_in, int r
   }
 }
 
+// Blocks of 32: Q8_0 (f16 d, 32 int8), Q4_0 (f16 d, 16 bytes: weight i < 16 in the low nibble of
+// byte i, 16 + i in its high nibble), Q5_0 (f16 d, a 32-bit word of fifth bits, Q4_0's bytes).
+int q32_nibble(const uint8_t* qs, int k) {
+  return k < 16 ? qs[k] & 0xF : qs[k - 16] >> 4;
+}
+
+void pack_q32(WeightKind kind, const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* dst) {
+  const size_t block = row_bytes / static_cast<size_t>(n_in / 32);
+  const size_t out = kR16Rows * block;
+  for (int64_t s = 0; s < n_in / 32; ++s) {
+    uint8_t* o = dst + s * out;
+    for (int r = 0; r < kR16Rows; ++r) {
+      const uint8_t* b = rows + r * row_bytes + s * block;
+      std::memcpy(o + 2 * r, b, 2);
+      if (kind == WeightKind::q8_0) {
+        for (int k = 0; k < 32; ++k) o[32 + 64 * (k / 4) + 4 * r + k % 4] = b[2 + k] ^ 0x80;
+        continue;
+      }
+      const uint8_t* qs = b + (kind == WeightKind::q5_0 ? 6 : 2);
+      uint8_t* nib = o + (kind == WeightKind::q5_0 ? 96 : 32);
+      for (int g = 0; g < 4; ++g)
+        for (int k = 0; k < 4; ++k)
+          nib[64 * g + 4 * r + k] =
+              static_cast<uint8_t>(q32_nibble(qs, 8 * g + k) | q32_nibble(qs, 8 * g + 4 + k) << 4);
+      if (kind == WeightKind::q5_0) {
+        uint32_t qh;
+        std::memcpy(&qh, b + 2, 4);
+        for (int k = 0; k < 4; ++k) {
+          uint8_t bits = 0;
+          for (int g = 0; g < 4; ++g)
+            bits |= static_cast<uint8_t>(((qh >> (8 * g + k)) & 1) << (2 * g) |
+                                         ((qh >> (8 * g + 4 + k)) & 1) << (2 * g + 1));
+          o[32 + 4 * r + k] = bits;
+        }
+      }
+    }
+  }
+}
+
+void unpack_q32(WeightKind kind, const uint8_t* group, size_t row_bytes, int64_t n_in, int r,
+                uint8_t* dst) {
+  const size_t block = row_bytes / static_cast<size_t>(n_in / 32);
+  for (int64_t s = 0; s < n_in / 32; ++s) {
+    const uint8_t* o = group + s * kR16Rows * block;
+    uint8_t* b = dst + s * block;
+    std::memcpy(b, o + 2 * r, 2);
+    if (kind == WeightKind::q8_0) {
+      for (int k = 0; k < 32; ++k) b[2 + k] = o[32 + 64 * (k / 4) + 4 * r + k % 4] ^ 0x80;
+      continue;
+    }
+    uint8_t* qs = b + (kind == WeightKind::q5_0 ? 6 : 2);
+    const uint8_t* nib = o + (kind == WeightKind::q5_0 ? 96 : 32);
+    std::memset(qs, 0, 16);
+    uint32_t qh = 0;
+    for (int g = 0; g < 4; ++g)
+      for (int k = 0; k < 4; ++k)
+        for (int half = 0; half < 2; ++half) {
+          const int w = 8 * g + 4 * half + k;
+          const int v = (nib[64 * g + 4 * r + k] >> (4 * half)) & 0xF;
+          qs[w % 16] |= static_cast<uint8_t>(v << (w < 16 ? 0 : 4));
+          if (kind == WeightKind::q5_0)
+            qh |= static_cast<uint32_t>((o[32 + 4 * r + k] >> (2 * g + half)) & 1) << w;
+        }
+    if (kind == WeightKind::q5_0) std::memcpy(b + 2, &qh, 4);
+  }
+}
+
+}  // namespace
+
+void pack_r16(WeightKind row_kind, const uint8_t* rows, size_t row_bytes, int64_t n_in,
+              uint8_t* dst) {
+  if (row_kind == WeightKind::q4_k) {
+    pack_q4_k(rows, row_bytes, n_in, dst);
+  } else {
+    pack_q32(row_kind, rows, row_bytes, n_in, dst);
+  }
+}
+
+void unpack_r16(WeightKind row_kind, const uint8_t* group, size_t row_bytes, int64_t n_in, int r,
+                uint8_t* dst) {
+  if (row_kind == WeightKind::q4_k) {
+    unpack_q4_k(group, n_in, r, dst);
+  } else {
+    unpack_q32(row_kind, group, row_bytes, n_in, r, dst);
+  }
+}
+
 void CpuWeights::Free::operator()(uint8_t* p) const {
   std::free(p);
 }
@@ -113,9 +198,11 @@ std::shared_ptr<const CpuWeights> CpuWeights::get(const std::shared_ptr<const Mo
   std::shared_ptr<CpuWeights> cw(new CpuWeights());
   cw->model_ = model;
   const ModelWeights& w = model->weights();
-  const bool can_pack = kernels_best().gemm[static_cast<int>(WeightKind::q4_k_r16)] != nullptr;
+  const Kernels& k = kernels_best();
   auto packs = [&](const WeightView& v) {
-    return can_pack && v.type == TensorType::Q4_K && v.n_out % kR16Rows == 0 && v.n_in % 256 == 0;
+    const std::optional<WeightKind> kind = weight_kind(v.type);
+    return kind && has_r16(*kind) && k.gemm[static_cast<int>(r16_kind(*kind))] != nullptr &&
+           v.n_out % kR16Rows == 0 && v.n_in % r16_block_weights(*kind) == 0;
   };
 
   // One allocation for every packed matrix, 64-byte aligned groups.
@@ -151,11 +238,12 @@ std::shared_ptr<const CpuWeights> CpuWeights::get(const std::shared_ptr<const Mo
     const int64_t groups = view->n_out / kR16Rows;
     const size_t group_bytes = kR16Rows * view->row_bytes;
     const auto* src = static_cast<const uint8_t*>(view->data);
+    const WeightKind kind = *weight_kind(view->type);
     uint8_t* dst = next;
     pool.run([&](int ith, int nth) {
       const auto [g0, g1] = ThreadPool::split(groups, ith, nth);
       for (int64_t g = g0; g < g1; ++g)
-        pack_q4_k_r16(src + g * group_bytes, view->row_bytes, view->n_in, dst + g * group_bytes);
+        pack_r16(kind, src + g * group_bytes, view->row_bytes, view->n_in, dst + g * group_bytes);
     });
     model->file().release_pages(src, bytes);
     matrix->view.data = dst;

@@ -58,7 +58,16 @@ inline void quantize_block(const float* x, int8_t* q, int n, float* d) {
 void quantize_q8(const float* x, uint8_t* dst, int64_t n) {
   auto* q = reinterpret_cast<int8_t*>(dst);
   float* d = reinterpret_cast<float*>(dst + n);
-  for (int64_t b = 0; b < n / 32; ++b) quantize_block(x + 32 * b, q + 32 * b, 32, d + b);
+  auto* sums = reinterpret_cast<int32_t*>(dst + n + n / 32 * 4);
+  for (int64_t b = 0; b < n / 32; ++b) {
+    quantize_block(x + 32 * b, q + 32 * b, 32, d + b);
+    const __m256i pairs = _mm256_maddubs_epi16(
+        _mm256_set1_epi8(1), _mm256_loadu_si256(reinterpret_cast<__m256i*>(q + 32 * b)));
+    const __m256i v = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));  // 8 int32
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+    sums[b] = _mm_cvtsi128_si32(_mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1)));
+  }
 }
 
 void quantize_q8_k(const float* x, uint8_t* dst, int64_t n) {

@@ -68,7 +68,13 @@ inline void quantize_block(const float* x, int8_t* q, int n, float* d) {
 void quantize_q8(const float* x, uint8_t* dst, int64_t n) {
   auto* q = reinterpret_cast<int8_t*>(dst);
   float* d = reinterpret_cast<float*>(dst + n);
-  for (int64_t b = 0; b < n / 32; ++b) quantize_block(x + 32 * b, q + 32 * b, 32, d + b);
+  auto* sums = reinterpret_cast<int32_t*>(dst + n + n / 32 * 4);
+  for (int64_t b = 0; b < n / 32; ++b) {
+    quantize_block(x + 32 * b, q + 32 * b, 32, d + b);
+    const __m512i w =
+        _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<__m256i*>(q + 32 * b)));
+    sums[b] = _mm512_reduce_add_epi32(_mm512_madd_epi16(w, _mm512_set1_epi16(1)));
+  }
 }
 
 void quantize_q8_k(const float* x, uint8_t* dst, int64_t n) {
@@ -350,6 +356,21 @@ void tile_q4_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, in
 // broadcast to every lane gives 16 rows' partial sums at once: no horizontal sums, and the scales
 // and mins of a sub-block are per-lane float vectors shared by all T tokens. Per token and
 // sub-block: 8 vpdpbusd, one conversion and two FMAs for 16 x 32 products.
+// start + the 16 rows' sums over 32 weights: wq[2c] holds weights 8c..8c+3 of each row (unsigned),
+// wq[2c + 1] weights 8c+4..8c+7; a: the 32 activations. Two chains, so that a token's sums are not
+// one latency-bound chain of eight.
+inline __m512i dot32_r16(const __m512i wq[8], const int8_t* a, __m512i start) {
+  __m512i s0 = start, s1 = _mm512_setzero_si512();
+  for (int c = 0; c < 4; ++c) {
+    int32_t a0, a1;
+    std::memcpy(&a0, a + 8 * c, 4);
+    std::memcpy(&a1, a + 8 * c + 4, 4);
+    s0 = _mm512_dpbusd_epi32(s0, wq[2 * c], _mm512_set1_epi32(a0));
+    s1 = _mm512_dpbusd_epi32(s1, wq[2 * c + 1], _mm512_set1_epi32(a1));
+  }
+  return _mm512_add_epi32(s0, s1);
+}
+
 template <int T>
 void tile_q4_k_r16(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, float* y,
                    int64_t ldy) {
@@ -399,16 +420,8 @@ void tile_q4_k_r16(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, flo
         }
         for (int t = 0; t < T; ++t) {
           const int8_t* a = (reinterpret_cast<const BlockQ8K*>(x + t * xs) + s)->q + 32 * j;
-          // Two chains, so that one token's sums are not one latency-bound chain of eight.
-          __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
-          for (int c = 0; c < 4; ++c) {
-            int32_t a0, a1;
-            std::memcpy(&a0, a + 8 * c, 4);
-            std::memcpy(&a1, a + 8 * c + 4, 4);
-            s0 = _mm512_dpbusd_epi32(s0, wq[2 * c], _mm512_set1_epi32(a0));
-            s1 = _mm512_dpbusd_epi32(s1, wq[2 * c + 1], _mm512_set1_epi32(a1));
-          }
-          f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), scf, f[t]);
+          f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot32_r16(wq, a, _mm512_setzero_si512())), scf,
+                                 f[t]);
           f[t] = _mm512_fnmadd_ps(mf, _mm512_set1_ps(bsum[t][j]), f[t]);
         }
       }
@@ -421,13 +434,68 @@ void tile_q4_k_r16(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, flo
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
+// ---- Q8_0, Q4_0, Q5_0 in groups of 16 rows (r16) ------------------------------------------------
+// As tile_q4_k_r16 for blocks of 32: per token and block, 8 vpdpbusd of the unsigned weights
+// (Q8_0: q + 128; Q4_0: the nibble; Q5_0: nibble + 16 * bit) against broadcast activations give
+// 16 rows' sums; the offset (128, 8 or 16) times the block's activation sum, which the Q8 layout
+// carries, is subtracted once, and the row scales times the token's scale weight the block.
+template <Q32 kType, int T>
+void tile_q32_r16(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, float* y, int64_t ldy) {
+  constexpr size_t kBlock = kType == Q32::q8_0 ? 544 : kType == Q32::q4_0 ? 288 : 352;
+  constexpr int kOffset = kType == Q32::q8_0 ? 128 : kType == Q32::q4_0 ? 8 : 16;
+  constexpr int kNibbles = kType == Q32::q5_0 ? 96 : 32;
+  const __m512i low4 = _mm512_set1_epi8(0x0F), bit4 = _mm512_set1_epi8(0x10);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const uint8_t* p = g + b * kBlock;
+    if constexpr (T == 1) prefetch_block<kBlock>(p + kPrefetchAhead / kBlock * kBlock);
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    __m512i wq[8];  // wq[2c]: weights 8c..8c+3 of each row, wq[2c + 1]: 8c+4..8c+7
+    if constexpr (kType == Q32::q8_0) {
+      for (int c = 0; c < 8; ++c) wq[c] = _mm512_loadu_si512(p + 32 + 64 * c);
+    } else {
+      for (int c = 0; c < 4; ++c) {
+        const __m512i v = _mm512_loadu_si512(p + kNibbles + 64 * c);
+        wq[2 * c] = _mm512_and_si512(v, low4);
+        wq[2 * c + 1] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      }
+      if constexpr (kType == Q32::q5_0) {
+        // Bit 2c (2c + 1) of each byte of the high-bit vector to bit 4 of wq[2c] (wq[2c + 1]);
+        // shifts of 16-bit lanes, masked to bit 4 of each byte, move bits within their byte.
+        const __m512i h = _mm512_loadu_si512(p + 32);
+        const __m512i moved[8] = {_mm512_slli_epi16(h, 4),
+                                  _mm512_slli_epi16(h, 3),
+                                  _mm512_slli_epi16(h, 2),
+                                  _mm512_slli_epi16(h, 1),
+                                  h,
+                                  _mm512_srli_epi16(h, 1),
+                                  _mm512_srli_epi16(h, 2),
+                                  _mm512_srli_epi16(h, 3)};
+        for (int c = 0; c < 8; ++c)  // wq | (moved & bit4)
+          wq[c] = _mm512_ternarylogic_epi32(wq[c], moved[c], bit4, 0xF8);
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const uint8_t* xq = x + t * xs;
+      const int8_t* a = reinterpret_cast<const int8_t*>(xq) + 32 * b;
+      const float xd = reinterpret_cast<const float*>(xq + n)[b];
+      const int32_t xsum = reinterpret_cast<const int32_t*>(xq + n + n / 32 * 4)[b];
+      const __m512i dot = dot32_r16(wq, a, _mm512_set1_epi32(-kOffset * xsum));
+      acc[t] =
+          _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(d, _mm512_set1_ps(xd)), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
 // Groups by tokens: up to 8 tokens per tile, in blocks of 64 tokens as gemm() below.
-void gemm_q4_k_r16(const uint8_t* w, size_t rb, int64_t n_rows, const uint8_t* x, size_t xs,
-                   int n_tok, int64_t n, float* y, int64_t ldy) {
+template <template <int> class kTile>
+void gemm_r16(const uint8_t* w, size_t rb, int64_t n_rows, const uint8_t* x, size_t xs, int n_tok,
+              int64_t n, float* y, int64_t ldy) {
   using Tile = void (*)(const uint8_t*, const uint8_t*, size_t, int64_t, float*, int64_t);
-  static constexpr Tile kTiles[] = {tile_q4_k_r16<1>, tile_q4_k_r16<2>, tile_q4_k_r16<3>,
-                                    tile_q4_k_r16<4>, tile_q4_k_r16<5>, tile_q4_k_r16<6>,
-                                    tile_q4_k_r16<7>, tile_q4_k_r16<8>};
+  static constexpr Tile kTiles[] = {kTile<1>::run, kTile<2>::run, kTile<3>::run, kTile<4>::run,
+                                    kTile<5>::run, kTile<6>::run, kTile<7>::run, kTile<8>::run};
   const size_t group_bytes = kR16Rows * rb;
   constexpr int kTokenBlock = 64;
   for (int t0 = 0; t0 < n_tok; t0 += kTokenBlock) {
@@ -439,6 +507,23 @@ void gemm_q4_k_r16(const uint8_t* w, size_t rb, int64_t n_rows, const uint8_t* x
       }
   }
 }
+
+template <int T>
+struct TileQ4kR16 {
+  static void run(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, float* y, int64_t ldy) {
+    tile_q4_k_r16<T>(g, x, xs, n, y, ldy);
+  }
+};
+template <Q32 kType>
+struct TileQ32R16 {
+  template <int T>
+  struct Tile {
+    static void run(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, float* y,
+                    int64_t ldy) {
+      tile_q32_r16<kType, T>(g, x, xs, n, y, ldy);
+    }
+  };
+};
 
 // ---- Q6_K ---------------------------------------------------------------------------------------
 // Step c covers elements 64c..64c+63 = (h = c / 2, k = 2(c % 2) and k + 1): low bits from the 64
@@ -903,7 +988,9 @@ const Kernels kAvx512 = {
      make_gemm<TileQ4_K, 2, 8>(), make_gemm<TileQ6_K, 2, 4>(),
      make_gemm<FloatTiles<FloatKind::f16>::Tile, 4, 4>(),
      make_gemm<FloatTiles<FloatKind::bf16>::Tile, 4, 4>(),
-     make_gemm<FloatTiles<FloatKind::f32>::Tile, 4, 4>(), gemm_q4_k_r16},
+     make_gemm<FloatTiles<FloatKind::f32>::Tile, 4, 4>(), gemm_r16<TileQ4kR16>,
+     gemm_r16<TileQ32R16<Q32::q8_0>::Tile>, gemm_r16<TileQ32R16<Q32::q4_0>::Tile>,
+     gemm_r16<TileQ32R16<Q32::q5_0>::Tile>},
     gated<false>,
     gated<true>,
     exp_sum,

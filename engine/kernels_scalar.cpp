@@ -29,7 +29,13 @@ void quantize_block(const float* x, int8_t* q, int n, float* d) {
 void quantize_q8(const float* x, uint8_t* dst, int64_t n) {
   auto* q = reinterpret_cast<int8_t*>(dst);
   float* d = reinterpret_cast<float*>(dst + n);
-  for (int64_t b = 0; b < n / 32; ++b) quantize_block(x + 32 * b, q + 32 * b, 32, d + b);
+  auto* sums = reinterpret_cast<int32_t*>(dst + n + n / 32 * 4);
+  for (int64_t b = 0; b < n / 32; ++b) {
+    quantize_block(x + 32 * b, q + 32 * b, 32, d + b);
+    int32_t sum = 0;
+    for (int i = 0; i < 32; ++i) sum += q[32 * b + i];
+    sums[b] = sum;
+  }
 }
 
 void quantize_q8_k(const float* x, uint8_t* dst, int64_t n) {
@@ -197,12 +203,45 @@ float dot_q4_k_r16(const uint8_t* group, int r, const uint8_t* x, int64_t n) {
   return sum;
 }
 
-void gemm_q4_k_r16(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x,
-                   size_t x_stride, int n_tok, int64_t n_in, float* y, int64_t ldy) {
+// Q8_0, Q4_0, Q5_0 packed in groups of 16 rows (r16, cpu_gemm.h), read in place.
+template <Q32 kType>
+float dot_q32_r16(const uint8_t* group, int r, const uint8_t* x, int64_t n) {
+  constexpr size_t kBlock = kType == Q32::q8_0 ? 544 : kType == Q32::q4_0 ? 288 : 352;
+  const auto* xq = reinterpret_cast<const int8_t*>(x);
+  const auto* xd = reinterpret_cast<const float*>(x + n);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const uint8_t* o = group + b * kBlock;
+    int dot = 0;
+    for (int k = 0; k < 32; ++k) {
+      int w;
+      if constexpr (kType == Q32::q8_0) {
+        w = o[32 + 64 * (k / 4) + 4 * r + k % 4] - 128;
+      } else {
+        const int g = k / 8, half = (k % 8) / 4, i = k % 4;
+        const uint8_t* nib = o + (kType == Q32::q5_0 ? 96 : 32);
+        w = (nib[64 * g + 4 * r + i] >> (4 * half)) & 0xF;
+        if constexpr (kType == Q32::q5_0) {
+          w |= ((o[32 + 4 * r + i] >> (2 * g + half)) & 1) << 4;
+          w -= 16;
+        } else {
+          w -= 8;
+        }
+      }
+      dot += w * xq[32 * b + k];
+    }
+    sum += f16_at(o + 2 * r) * xd[b] * static_cast<float>(dot);
+  }
+  return sum;
+}
+
+template <float (*kDot)(const uint8_t*, int, const uint8_t*, int64_t)>
+void gemm_r16(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x, size_t x_stride,
+              int n_tok, int64_t n_in, float* y, int64_t ldy) {
   for (int t = 0; t < n_tok; ++t)
     for (int64_t r = 0; r < n_rows; ++r)
-      y[t * ldy + r] = dot_q4_k_r16(w + r / kR16Rows * kR16Rows * row_bytes,
-                                    static_cast<int>(r % kR16Rows), x + t * x_stride, n_in);
+      y[t * ldy + r] = kDot(w + r / kR16Rows * kR16Rows * row_bytes, static_cast<int>(r % kR16Rows),
+                            x + t * x_stride, n_in);
 }
 
 void swiglu(float* gate, const float* up, int64_t n) {
@@ -271,7 +310,9 @@ const Kernels kScalar = {
     quantize_q8,
     quantize_q8_k,
     {gemm<dot_q_32<Q32::q8_0>>, gemm<dot_q_32<Q32::q4_0>>, gemm<dot_q_32<Q32::q5_0>>,
-     gemm<dot_q4_k>, gemm<dot_q6_k>, gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>, gemm_q4_k_r16},
+     gemm<dot_q4_k>, gemm<dot_q6_k>, gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>,
+     gemm_r16<dot_q4_k_r16>, gemm_r16<dot_q32_r16<Q32::q8_0>>, gemm_r16<dot_q32_r16<Q32::q4_0>>,
+     gemm_r16<dot_q32_r16<Q32::q5_0>>},
     swiglu,
     geglu_tanh,
     exp_sum,

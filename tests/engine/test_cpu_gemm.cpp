@@ -324,52 +324,64 @@ TEST(CpuGemm, ToF16MatchesScalarConversion) {
   }
 }
 
-// 16 Q4_K rows packed into one r16 group and unpacked again give the same bytes, every scale and
-// min bit included (random bytes as scales, not just what the quantizer writes).
-TEST(CpuGemm, Q4kR16PackRoundTrips) {
+struct R16Case {
+  WeightKind kind;
+  TensorType type;
+};
+const R16Case kR16Cases[] = {{WeightKind::q4_k, TensorType::Q4_K},
+                             {WeightKind::q8_0, TensorType::Q8_0},
+                             {WeightKind::q4_0, TensorType::Q4_0},
+                             {WeightKind::q5_0, TensorType::Q5_0}};
+
+// 16 rows packed into one r16 group and unpacked again give the same bytes, every scale and bit
+// included (random bytes, not just what a quantizer writes).
+TEST(CpuGemm, R16PackRoundTrips) {
   std::mt19937_64 rng(11);
-  for (int n_in : {256, 768}) {
-    const size_t rb = row_size(TensorType::Q4_K, n_in);
-    std::vector<uint8_t> rows(rb * kR16Rows), group(rows.size()), back(rb);
-    for (uint8_t& b : rows) b = static_cast<uint8_t>(rng());
-    pack_q4_k_r16(rows.data(), rb, n_in, group.data());
-    EXPECT_NE(group, rows);
-    for (int r = 0; r < kR16Rows; ++r) {
-      unpack_q4_k_r16(group.data(), rb, n_in, r, back.data());
-      EXPECT_EQ(0, std::memcmp(back.data(), rows.data() + r * rb, rb))
-          << "n_in=" << n_in << " r=" << r;
+  for (const R16Case& c : kR16Cases)
+    for (int n_in : {256, 768}) {
+      const size_t rb = row_size(c.type, n_in);
+      std::vector<uint8_t> rows(rb * kR16Rows), group(rows.size()), back(rb);
+      for (uint8_t& b : rows) b = static_cast<uint8_t>(rng());
+      pack_r16(c.kind, rows.data(), rb, n_in, group.data());
+      EXPECT_NE(group, rows);
+      for (int r = 0; r < kR16Rows; ++r) {
+        unpack_r16(c.kind, group.data(), rb, n_in, r, back.data());
+        EXPECT_EQ(0, std::memcmp(back.data(), rows.data() + r * rb, rb))
+            << traits(c.type).name << " n_in=" << n_in << " r=" << r;
+      }
     }
-  }
 }
 
-// The r16 products of every variant that has one (the scalar reference reads the layout in place)
-// against the scalar product of the same rows unpacked.
-TEST(CpuGemm, Q4kR16ProductsMatchRowProducts) {
+// The r16 products of every variant that has them (the scalar reference reads the layouts in
+// place) against the scalar product of the same rows unpacked.
+TEST(CpuGemm, R16ProductsMatchRowProducts) {
   std::vector<const Kernels*> all = simd_variants();
   all.push_back(&kernels_scalar());
   uint64_t seed = 500;
-  for (int n_in : {256, 768})
-    for (int n_rows : {16, 48})
-      for (int n_tok : kTokens) {
-        Problem p = make_problem(TensorType::Q4_K, n_in, n_rows, n_tok, seed++);
-        const std::vector<float> rows = run(kernels_scalar(), WeightKind::q4_k, p);
-        std::vector<double> want(p.ref.size());
-        for (int t = 0; t < n_tok; ++t)
-          for (int r = 0; r < n_rows; ++r)
-            want[static_cast<size_t>(t) * n_rows + r] = rows[t * (n_rows + 2) + r];
-        std::vector<uint8_t> packed(p.w.size());
-        for (int g = 0; g < n_rows / kR16Rows; ++g)
-          pack_q4_k_r16(p.w.data() + g * kR16Rows * p.row_bytes, p.row_bytes, n_in,
-                        packed.data() + g * kR16Rows * p.row_bytes);
-        p.w = packed;
-        for (const Kernels* k : all) {
-          if (!k->gemm[static_cast<int>(WeightKind::q4_k_r16)]) continue;
-          const std::string what = std::string(k->name) + " n_in=" + std::to_string(n_in) +
-                                   " rows=" + std::to_string(n_rows) +
-                                   " tok=" + std::to_string(n_tok);
-          EXPECT_LT(nmse(run(*k, WeightKind::q4_k_r16, p), want, p, what), 1e-10) << what;
+  for (const R16Case& c : kR16Cases)
+    for (int n_in : {256, 768})
+      for (int n_rows : {16, 48})
+        for (int n_tok : kTokens) {
+          Problem p = make_problem(c.type, n_in, n_rows, n_tok, seed++);
+          const std::vector<float> rows = run(kernels_scalar(), c.kind, p);
+          std::vector<double> want(p.ref.size());
+          for (int t = 0; t < n_tok; ++t)
+            for (int r = 0; r < n_rows; ++r)
+              want[static_cast<size_t>(t) * n_rows + r] = rows[t * (n_rows + 2) + r];
+          std::vector<uint8_t> packed(p.w.size());
+          for (int g = 0; g < n_rows / kR16Rows; ++g)
+            pack_r16(c.kind, p.w.data() + g * kR16Rows * p.row_bytes, p.row_bytes, n_in,
+                     packed.data() + g * kR16Rows * p.row_bytes);
+          p.w = packed;
+          for (const Kernels* k : all) {
+            if (!k->gemm[static_cast<int>(r16_kind(c.kind))]) continue;
+            const std::string what = std::string(k->name) + " " + std::string(traits(c.type).name) +
+                                     " n_in=" + std::to_string(n_in) +
+                                     " rows=" + std::to_string(n_rows) +
+                                     " tok=" + std::to_string(n_tok);
+            EXPECT_LT(nmse(run(*k, r16_kind(c.kind), p), want, p, what), 1e-10) << what;
+          }
         }
-      }
 }
 
 TEST(CpuGemm, KernelsBestIsTheWidestSupported) {
