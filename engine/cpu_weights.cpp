@@ -94,6 +94,85 @@ void unpack_q4_k(const uint8_t* group, int64_t n_in, int r, uint8_t* dst) {
   }
 }
 
+// Q6_K super-block (210 bytes): ql[128], qh[64], int8 scales[16], f16 d. Weight 128h + 32k + l
+// (l < 32) takes its low 4 bits from ql[64h + 32(k % 2) + l] (nibble k / 2) and its top 2 bits
+// from qh[32h + l] >> 2k.
+constexpr size_t kQ6kBlock = 210;
+
+// Byte b of row r's 4 in the top-bits vector of sub-block j, half h holds weights
+// 32j + 16h + 8(i / 2) + 4(i % 2) + b at bits 2i; the nibble of weight 32j + 8g + b (+ 4) is in
+// quarter g as Q4_K's.
+int q6_k_r16_weight_of_bits(int j, int h, int i, int b) {
+  return 32 * j + 16 * h + 8 * (i / 2) + 4 * (i % 2) + b;
+}
+
+void pack_q6_k(const uint8_t* rows, size_t row_bytes, int64_t n_in, uint8_t* dst) {
+  for (int64_t s = 0; s < n_in / 256; ++s) {
+    uint8_t* o = dst + s * kQ6kR16Block;
+    for (int r = 0; r < kR16Rows; ++r) {
+      const uint8_t* b = rows + r * row_bytes + s * kQ6kBlock;
+      std::memcpy(o + 2 * r, b + 208, 2);
+      for (int j = 0; j < 16; ++j) o[32 + 16 * j + r] = b[192 + j];
+      uint8_t q[256];  // the 6-bit values
+      for (int h = 0; h < 2; ++h)
+        for (int k = 0; k < 4; ++k) {
+          const uint8_t* ql = b + 64 * h + 32 * (k % 2);
+          const uint8_t* qh = b + 128 + 32 * h;
+          for (int l = 0; l < 32; ++l)
+            q[128 * h + 32 * k + l] = static_cast<uint8_t>(((ql[l] >> (4 * (k / 2))) & 0xF) |
+                                                           ((qh[l] >> (2 * k)) & 3) << 4);
+        }
+      for (int j = 0; j < 8; ++j) {
+        for (int g = 0; g < 4; ++g) {  // nibbles of weights 32j + 8g .. + 7, as pack_q4_k
+          uint64_t v;
+          std::memcpy(&v, q + 32 * j + 8 * g, 8);
+          v &= 0x0F0F0F0F0F0F0F0Full;
+          const auto out = static_cast<uint32_t>(v | (v >> 32) << 4);
+          std::memcpy(o + 288 + 256 * j + 64 * g + 4 * r, &out, 4);
+        }
+        for (int h = 0; h < 2; ++h) {  // top bits of weights 32j + 16h + {0, 4, 8, 12} + b
+          uint64_t lo, hi;
+          std::memcpy(&lo, q + 32 * j + 16 * h, 8);
+          std::memcpy(&hi, q + 32 * j + 16 * h + 8, 8);
+          lo = (lo >> 4) & 0x0303030303030303ull;
+          hi = (hi >> 4) & 0x0303030303030303ull;
+          const auto out = static_cast<uint32_t>(lo | (lo >> 32) << 2 | hi << 4 | (hi >> 32) << 6);
+          std::memcpy(o + 2336 + 128 * j + 64 * h + 4 * r, &out, 4);
+        }
+      }
+    }
+  }
+}
+
+void unpack_q6_k(const uint8_t* group, int64_t n_in, int r, uint8_t* dst) {
+  for (int64_t s = 0; s < n_in / 256; ++s) {
+    const uint8_t* o = group + s * kQ6kR16Block;
+    uint8_t* b = dst + s * kQ6kBlock;
+    std::memcpy(b + 208, o + 2 * r, 2);
+    for (int j = 0; j < 16; ++j) b[192 + j] = o[32 + 16 * j + r];
+    uint8_t q[256];
+    for (int j = 0; j < 8; ++j) {
+      for (int g = 0; g < 4; ++g)
+        for (int k = 0; k < 4; ++k) {
+          const uint8_t v = o[288 + 256 * j + 64 * g + 4 * r + k];
+          q[32 * j + 8 * g + k] = v & 0xF;
+          q[32 * j + 8 * g + 4 + k] = v >> 4;
+        }
+      for (int h = 0; h < 2; ++h)
+        for (int k = 0; k < 4; ++k)
+          for (int i = 0; i < 4; ++i)
+            q[q6_k_r16_weight_of_bits(j, h, i, k)] |= static_cast<uint8_t>(
+                ((o[2336 + 128 * j + 64 * h + 4 * r + k] >> (2 * i)) & 3) << 4);
+    }
+    std::memset(b, 0, 192);
+    for (int e = 0; e < 256; ++e) {
+      const int h = e / 128, k = (e % 128) / 32, l = e % 32;
+      b[64 * h + 32 * (k % 2) + l] |= static_cast<uint8_t>((q[e] & 0xF) << (4 * (k / 2)));
+      b[128 + 32 * h + l] |= static_cast<uint8_t>((q[e] >> 4) << (2 * k));
+    }
+  }
+}
+
 // Blocks of 32: Q8_0 (f16 d, 32 int8), Q4_0 (f16 d, 16 bytes: weight i < 16 in the low nibble of
 // byte i, 16 + i in its high nibble), Q5_0 (f16 d, a 32-bit word of fifth bits, Q4_0's bytes).
 int q32_nibble(const uint8_t* qs, int k) {
@@ -167,6 +246,8 @@ void pack_r16(WeightKind row_kind, const uint8_t* rows, size_t row_bytes, int64_
               uint8_t* dst) {
   if (row_kind == WeightKind::q4_k) {
     pack_q4_k(rows, row_bytes, n_in, dst);
+  } else if (row_kind == WeightKind::q6_k) {
+    pack_q6_k(rows, row_bytes, n_in, dst);
   } else {
     pack_q32(row_kind, rows, row_bytes, n_in, dst);
   }
@@ -176,6 +257,8 @@ void unpack_r16(WeightKind row_kind, const uint8_t* group, size_t row_bytes, int
                 uint8_t* dst) {
   if (row_kind == WeightKind::q4_k) {
     unpack_q4_k(group, n_in, r, dst);
+  } else if (row_kind == WeightKind::q6_k) {
+    unpack_q6_k(group, n_in, r, dst);
   } else {
     unpack_q32(row_kind, group, row_bytes, n_in, r, dst);
   }

@@ -434,6 +434,63 @@ void tile_q4_k_r16(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, flo
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
+// Q6_K r16: per sub-block of 32, the 8 weight vectors are the nibbles of Q4_K's layout with their
+// top 2 bits merged in from two vectors (vpternlogd); the two halves of 16 weights have their own
+// int8 scales, so each gets its own sums: 4 vpdpbusd from a start of -32 times the activations'
+// sum of 16, then a conversion and an FMA with the 16 rows' scales.
+template <int T>
+void tile_q6_k_r16(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, float* y,
+                   int64_t ldy) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F), bits45 = _mm512_set1_epi8(0x30);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < n / 256; ++s) {
+    const uint8_t* p = g + s * kQ6kR16Block;
+    if constexpr (T == 1) prefetch_block<kQ6kR16Block>(p + kQ6kR16Block);
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    __m512 f[T];
+    for (int t = 0; t < T; ++t) f[t] = _mm512_setzero_ps();
+    for (int j = 0; j < 8; ++j) {
+      __m512i wq[8];
+      for (int c = 0; c < 4; ++c) {
+        const __m512i v = _mm512_loadu_si512(p + 288 + 256 * j + 64 * c);
+        wq[2 * c] = _mm512_and_si512(v, low4);
+        wq[2 * c + 1] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      }
+      for (int h = 0; h < 2; ++h) {
+        const __m512i hv = _mm512_loadu_si512(p + 2336 + 128 * j + 64 * h);
+        const __m512i moved[4] = {_mm512_slli_epi16(hv, 4), _mm512_slli_epi16(hv, 2), hv,
+                                  _mm512_srli_epi16(hv, 2)};
+        for (int i = 0; i < 4; ++i)  // wq | (moved & 0x30)
+          wq[4 * h + i] = _mm512_ternarylogic_epi32(wq[4 * h + i], moved[i], bits45, 0xF8);
+      }
+      __m512 scf[2];
+      for (int h = 0; h < 2; ++h)
+        scf[h] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
+                                   reinterpret_cast<const __m128i*>(p + 32 + 16 * (2 * j + h))))),
+                               d);
+      for (int t = 0; t < T; ++t) {
+        const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+        const int8_t* a = blk->q + 32 * j;
+        for (int h = 0; h < 2; ++h) {
+          __m512i sum = _mm512_set1_epi32(-32 * blk->bsums[2 * j + h]);
+          for (int i = 0; i < 4; ++i) {
+            int32_t a4;
+            std::memcpy(&a4, a + 16 * h + 4 * i, 4);
+            sum = _mm512_dpbusd_epi32(sum, wq[4 * h + i], _mm512_set1_epi32(a4));
+          }
+          f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scf[h], f[t]);
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+      acc[t] = _mm512_fmadd_ps(f[t], _mm512_set1_ps(blk->d), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
 // ---- Q8_0, Q4_0, Q5_0 in groups of 16 rows (r16) ------------------------------------------------
 // As tile_q4_k_r16 for blocks of 32: per token and block, 8 vpdpbusd of the unsigned weights
 // (Q8_0: q + 128; Q4_0: the nibble; Q5_0: nibble + 16 * bit) against broadcast activations give
@@ -512,6 +569,12 @@ template <int T>
 struct TileQ4kR16 {
   static void run(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, float* y, int64_t ldy) {
     tile_q4_k_r16<T>(g, x, xs, n, y, ldy);
+  }
+};
+template <int T>
+struct TileQ6kR16 {
+  static void run(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, float* y, int64_t ldy) {
+    tile_q6_k_r16<T>(g, x, xs, n, y, ldy);
   }
 };
 template <Q32 kType>
@@ -990,7 +1053,7 @@ const Kernels kAvx512 = {
      make_gemm<FloatTiles<FloatKind::bf16>::Tile, 4, 4>(),
      make_gemm<FloatTiles<FloatKind::f32>::Tile, 4, 4>(), gemm_r16<TileQ4kR16>,
      gemm_r16<TileQ32R16<Q32::q8_0>::Tile>, gemm_r16<TileQ32R16<Q32::q4_0>::Tile>,
-     gemm_r16<TileQ32R16<Q32::q5_0>::Tile>},
+     gemm_r16<TileQ32R16<Q32::q5_0>::Tile>, gemm_r16<TileQ6kR16>},
     gated<false>,
     gated<true>,
     exp_sum,

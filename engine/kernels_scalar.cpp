@@ -203,6 +203,31 @@ float dot_q4_k_r16(const uint8_t* group, int r, const uint8_t* x, int64_t n) {
   return sum;
 }
 
+// Q6_K packed in groups of 16 rows (r16, cpu_gemm.h), read in place.
+float dot_q6_k_r16(const uint8_t* group, int r, const uint8_t* x, int64_t n) {
+  const auto* xb = reinterpret_cast<const BlockQ8K*>(x);
+  float sum = 0.0f;
+  for (int64_t s = 0; s < n / 256; ++s) {
+    const uint8_t* o = group + s * kQ6kR16Block;
+    const BlockQ8K& a = xb[s];
+    int sumi = 0;
+    for (int j16 = 0; j16 < 16; ++j16) {
+      const int j = j16 / 2, h = j16 % 2;
+      int dot = 0;
+      for (int i = 0; i < 4; ++i)  // weights 32j + 16h + 8(i / 2) + 4(i % 2) + k
+        for (int k = 0; k < 4; ++k) {
+          const int g = 2 * h + i / 2;
+          const int lo = (o[288 + 256 * j + 64 * g + 4 * r + k] >> (4 * (i % 2))) & 0xF;
+          const int hi = (o[2336 + 128 * j + 64 * h + 4 * r + k] >> (2 * i)) & 3;
+          dot += ((lo | hi << 4) - 32) * a.q[32 * j + 16 * h + 8 * (i / 2) + 4 * (i % 2) + k];
+        }
+      sumi += static_cast<int8_t>(o[32 + 16 * j16 + r]) * dot;
+    }
+    sum += a.d * f16_at(o + 2 * r) * static_cast<float>(sumi);
+  }
+  return sum;
+}
+
 // Q8_0, Q4_0, Q5_0 packed in groups of 16 rows (r16, cpu_gemm.h), read in place.
 template <Q32 kType>
 float dot_q32_r16(const uint8_t* group, int r, const uint8_t* x, int64_t n) {
@@ -312,7 +337,7 @@ const Kernels kScalar = {
     {gemm<dot_q_32<Q32::q8_0>>, gemm<dot_q_32<Q32::q4_0>>, gemm<dot_q_32<Q32::q5_0>>,
      gemm<dot_q4_k>, gemm<dot_q6_k>, gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>,
      gemm_r16<dot_q4_k_r16>, gemm_r16<dot_q32_r16<Q32::q8_0>>, gemm_r16<dot_q32_r16<Q32::q4_0>>,
-     gemm_r16<dot_q32_r16<Q32::q5_0>>},
+     gemm_r16<dot_q32_r16<Q32::q5_0>>, gemm_r16<dot_q6_k_r16>},
     swiglu,
     geglu_tanh,
     exp_sum,

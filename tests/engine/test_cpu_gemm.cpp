@@ -329,6 +329,7 @@ struct R16Case {
   TensorType type;
 };
 const R16Case kR16Cases[] = {{WeightKind::q4_k, TensorType::Q4_K},
+                             {WeightKind::q6_k, TensorType::Q6_K},
                              {WeightKind::q8_0, TensorType::Q8_0},
                              {WeightKind::q4_0, TensorType::Q4_0},
                              {WeightKind::q5_0, TensorType::Q5_0}};
