@@ -30,7 +30,7 @@ class CpuContext final : public BackendContext {
         kv_kind_(kv_type == KvType::F32 ? cpu::KvKind::f32 : cpu::KvKind::f16),
         elt_(kv_type == KvType::F32 ? sizeof(float) : sizeof(uint16_t)),
         pool_(n_threads),
-        mats_(cpu::CpuWeights::get(model_, pool_)) {
+        mats_(cpu::CpuWeights::get(*model_, pool_)) {
     const size_t layers = static_cast<size_t>(hp_.n_layer);
     k_cache_.assign(layers * kv_dim() * k_ld_ * elt_, 0);
     v_cache_.assign(layers * n_ctx_ * kv_dim() * elt_, 0);

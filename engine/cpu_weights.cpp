@@ -1,9 +1,8 @@
 #include "cpu_weights.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <map>
-#include <mutex>
 #include <new>
 #include <optional>
 
@@ -268,20 +267,17 @@ void CpuWeights::Free::operator()(uint8_t* p) const {
   std::free(p);
 }
 
-std::shared_ptr<const CpuWeights> CpuWeights::get(const std::shared_ptr<const Model>& model,
-                                                  ThreadPool& pool) {
-  static std::mutex mutex;
-  static std::map<const Model*, std::weak_ptr<const CpuWeights>> cache;
-  std::lock_guard lock(mutex);
-  for (auto it = cache.begin(); it != cache.end();)  // forget models whose weights are gone
-    it = it->second.expired() ? cache.erase(it) : std::next(it);
-  if (auto found = cache.find(model.get()); found != cache.end())
-    if (auto shared = found->second.lock()) return shared;
-
-  std::shared_ptr<CpuWeights> cw(new CpuWeights());
-  cw->model_ = model;
-  const ModelWeights& w = model->weights();
+std::shared_ptr<const CpuWeights> CpuWeights::get(const Model& model, ThreadPool& pool) {
   const Kernels& k = kernels_best();
+  return std::static_pointer_cast<const CpuWeights>(
+      model.derived(std::string("cpu.matrices.") + k.name,
+                    [&] { return std::shared_ptr<const void>(make(model, k, pool)); }));
+}
+
+std::shared_ptr<const CpuWeights> CpuWeights::make(const Model& model, const Kernels& k,
+                                                   ThreadPool& pool) {
+  std::shared_ptr<CpuWeights> cw(new CpuWeights());
+  const ModelWeights& w = model.weights();
   auto packs = [&](const WeightView& v) {
     const std::optional<WeightKind> kind = weight_kind(v.type);
     return kind && has_r16(*kind) && k.gemm[static_cast<int>(r16_kind(*kind))] != nullptr &&
@@ -315,25 +311,57 @@ std::shared_ptr<const CpuWeights> CpuWeights::get(const std::shared_ptr<const Mo
     cw->packed_.reset(static_cast<uint8_t*>(p));
     cw->packed_bytes_ = total;
   }
+  // Packed a few megabytes at a time, each chunk's source pages dropped when it is done, so the
+  // resident set grows by one chunk rather than by the largest matrix (the output projection).
+  const GgufFile& file = model.file();
+  constexpr uint64_t kChunkBytes = uint64_t{4} << 20;
   uint8_t* next = cw->packed_.get();
   for (const auto& [view, matrix] : todo) {
     const uint64_t bytes = static_cast<uint64_t>(view->n_out) * view->row_bytes;
     const int64_t groups = view->n_out / kR16Rows;
     const size_t group_bytes = kR16Rows * view->row_bytes;
+    const int64_t chunk = std::max<int64_t>(1, static_cast<int64_t>(kChunkBytes / group_bytes));
     const auto* src = static_cast<const uint8_t*>(view->data);
     const WeightKind kind = *weight_kind(view->type);
     uint8_t* dst = next;
-    pool.run([&](int ith, int nth) {
-      const auto [g0, g1] = ThreadPool::split(groups, ith, nth);
-      for (int64_t g = g0; g < g1; ++g)
-        pack_r16(kind, src + g * group_bytes, view->row_bytes, view->n_in, dst + g * group_bytes);
-    });
-    model->file().release_pages(src, bytes);
+    for (int64_t c0 = 0; c0 < groups; c0 += chunk) {
+      const int64_t c1 = std::min(groups, c0 + chunk);
+      pool.run([&](int ith, int nth) {
+        const auto [g0, g1] = ThreadPool::split(c1 - c0, ith, nth);
+        for (int64_t g = c0 + g0; g < c0 + g1; ++g)
+          pack_r16(kind, src + g * group_bytes, view->row_bytes, view->n_in, dst + g * group_bytes);
+      });
+      file.release_pages(src + c0 * group_bytes, static_cast<uint64_t>(c1 - c0) * group_bytes);
+    }
     matrix->view.data = dst;
     matrix->r16 = true;
     next += (bytes + 63) / 64 * 64;
   }
-  cache[model.get()] = cw;
+
+  // Then every page of tensor data this backend does not read from the mapping goes too: the
+  // pages the packed matrices shared with their neighbours, and the norms, which the Model keeps
+  // as vectors. What stays: the embedding table and the matrices left in rows.
+  if (!todo.empty()) {
+    std::vector<std::pair<const uint8_t*, uint64_t>> kept = {
+        {static_cast<const uint8_t*>(w.token_embd.data),
+         static_cast<uint64_t>(w.token_embd.n_out) * w.token_embd.row_bytes}};
+    auto keep = [&](const Matrix& m) {
+      if (!m.r16)
+        kept.emplace_back(static_cast<const uint8_t*>(m.view.data),
+                          static_cast<uint64_t>(m.view.n_out) * m.view.row_bytes);
+    };
+    for (const LayerMatrices& m : cw->layers_)
+      for (const Matrix* x : {&m.wq, &m.wk, &m.wv, &m.wo, &m.w_gate, &m.w_down, &m.w_up}) keep(*x);
+    keep(cw->output_);
+    std::sort(kept.begin(), kept.end());
+    const uint8_t* from = file.tensor_data();
+    for (const auto& [p, n] : kept) {
+      if (p > from) file.release_pages(from, static_cast<uint64_t>(p - from));
+      from = std::max(from, p + n);
+    }
+    const uint8_t* end = file.tensor_data() + file.tensor_data_bytes();
+    if (end > from) file.release_pages(from, static_cast<uint64_t>(end - from));
+  }
   return cw;
 }
 

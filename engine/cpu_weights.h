@@ -1,6 +1,6 @@
 // The CPU backend's matrices of a model: each one as the model's rows in the mapping, or, for
 // Q4_K, Q6_K, Q8_0, Q4_0 and Q5_0 matrices where the chosen kernels read the r16 layout
-// (cpu_gemm.h), a packed copy made once per Model and shared by every context of it. Internal to
+// (cpu_gemm.h), a packed copy made once per Model and kept with it (Model::derived). Internal to
 // engine/.
 #pragma once
 
@@ -20,12 +20,11 @@ struct LayerMatrices {
 
 class CpuWeights {
  public:
-  // The model's matrices for kernels_best(), packed on first use (on `pool`'s threads) and
-  // shared while any holder keeps them. Packing drops the source pages of the packed tensors from
-  // the resident set (GgufFile::release_pages), so the process holds one copy; anything that
-  // reads those tensors from the mapping again (another backend) gets them back from the file.
-  static std::shared_ptr<const CpuWeights> get(const std::shared_ptr<const Model>& model,
-                                               ThreadPool& pool);
+  // The model's matrices for kernels_best(), packed on first use (on `pool`'s threads) and kept
+  // as long as the Model, for every context of it. Packing drops the pages of tensor data that
+  // the backend no longer reads from the resident set (GgufFile::release_pages), so the process
+  // holds one copy; anything that reads them again (another backend) gets them from the file.
+  static std::shared_ptr<const CpuWeights> get(const Model& model, ThreadPool& pool);
 
   const LayerMatrices& layer(int il) const { return layers_[static_cast<size_t>(il)]; }
   const Matrix& output() const { return output_; }
@@ -37,7 +36,8 @@ class CpuWeights {
 
  private:
   CpuWeights() = default;
-  std::shared_ptr<const Model> model_;  // the mapping the unpacked views point into
+  static std::shared_ptr<const CpuWeights> make(const Model& model, const Kernels& k,
+                                                ThreadPool& pool);
   std::vector<LayerMatrices> layers_;
   Matrix output_;
   std::unique_ptr<uint8_t[], Free> packed_;

@@ -238,4 +238,12 @@ uint64_t Model::weight_bytes() const {
   return n;
 }
 
+std::shared_ptr<const void> Model::derived(
+    const std::string& key, const std::function<std::shared_ptr<const void>()>& make) const {
+  std::lock_guard lock(derived_mutex_);
+  auto found = derived_.find(key);
+  if (found == derived_.end()) found = derived_.emplace(key, make()).first;
+  return found->second;
+}
+
 }  // namespace agentrt::engine

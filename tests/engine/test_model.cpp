@@ -154,6 +154,26 @@ TEST_F(SessionTest, CpuSessionDoesNotMapCublas) {
   EXPECT_EQ(mapped_files().find("libcublas"), std::string::npos);
 }
 
+TEST_F(SessionTest, ModelDerivedDataIsMadeOnceAndShared) {
+  int made = 0;
+  auto make = [&] {
+    ++made;
+    return std::shared_ptr<const void>(std::make_shared<int>(42));
+  };
+  const auto a = model_->derived("test.value", make);
+  const auto b = model_->derived("test.value", make);
+  EXPECT_EQ(made, 1);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(*static_cast<const int*>(a.get()), 42);
+  // Two sessions of one model (which share its packed CPU matrices) compute the same logits.
+  Session s1(model_), s2(model_);
+  const std::vector<Token> tokens = {1, 5, 9, 2};
+  s1.append(tokens);
+  s2.append(tokens);
+  EXPECT_EQ(std::vector<float>(s1.logits().begin(), s1.logits().end()),
+            std::vector<float>(s2.logits().begin(), s2.logits().end()));
+}
+
 TEST_F(SessionTest, FullContextIsAValueAndChangesNothing) {
   Session s(model_, SessionOptions{.n_ctx = 8, .n_threads = 1});
   const std::vector<Token> six = {1, 260, 261, 262, 263, 264}, three = {265, 266, 267};

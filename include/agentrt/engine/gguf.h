@@ -113,6 +113,9 @@ class GgufFile {
   uint64_t file_size() const { return size_; }
   uint64_t alignment() const { return alignment_; }
   uint64_t data_offset() const { return data_offset_; }
+  // The mapped tensor data: data_offset() .. file_size().
+  const uint8_t* tensor_data() const { return base_ + data_offset_; }
+  uint64_t tensor_data_bytes() const { return size_ - data_offset_; }
 
   const std::map<std::string, GgufValue, std::less<>>& metadata() const { return metadata_; }
   const GgufValue* find(std::string_view key) const;

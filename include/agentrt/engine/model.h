@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -121,8 +123,16 @@ class Model {
   int64_t n_params() const;
   uint64_t weight_bytes() const;
 
+  // Data a backend derives from the weights once and keeps for the Model's lifetime (the CPU
+  // backend's packed matrices): the value stored under `key`, made by `make` on first use. The
+  // Model's own state does not change. Thread-safe; `make` runs under the Model's lock.
+  std::shared_ptr<const void> derived(
+      const std::string& key, const std::function<std::shared_ptr<const void>()>& make) const;
+
  private:
   Model() = default;
+  mutable std::mutex derived_mutex_;
+  mutable std::map<std::string, std::shared_ptr<const void>, std::less<>> derived_;
   std::unique_ptr<GgufFile> file_;
   std::unique_ptr<Tokenizer> tokenizer_;
   ModelHParams hparams_;
