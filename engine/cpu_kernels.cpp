@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -101,6 +102,11 @@ thread_local ActivationBuffers t_act;
 
 const Kernels& kernels_best() {
   static const Kernels* const best = [] {
+    // AGENTRT_KERNELS=scalar|avx2|avx512vnni picks a narrower variant, to compare them on one
+    // machine; one this CPU lacks is ignored.
+    if (const char* want = std::getenv("AGENTRT_KERNELS"))
+      for (const Kernels* k : {kernels_avx512(), kernels_avx2(), &kernels_scalar()})
+        if (k && std::strcmp(k->name, want) == 0) return k;
     if (const Kernels* k = kernels_avx512()) return k;
     if (const Kernels* k = kernels_avx2()) return k;
     return &kernels_scalar();

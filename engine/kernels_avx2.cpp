@@ -483,12 +483,247 @@ void to_f16(const float* x, uint16_t* dst, int64_t n) {
   }
 }
 
+// ---- packed groups of 16 rows (r16, cpu_gemm.h) -------------------------------------------------
+// A 256-bit vector takes half of a packed 64-byte vector: 4 consecutive weights of 8 rows, half h
+// holding rows 8h..8h+7. Without vpdpbusd, vpmaddubsw makes int16 sums of adjacent products and
+// vpmaddwd with ones widens them; up to kAdd16 vpmaddubsw results are added in int16 first, as
+// far as the weights' range keeps them from overflowing (Q4_K, Q4_0, Q5_0: 4; Q6_K: 2). Q8_0 has
+// no AVX2 r16 product: its unsigned bytes (q + 128) would saturate vpmaddubsw.
+
+// The 8 rows' sums over 32 weights: wq[2c] holds weights 8c..8c+3 of each row (unsigned), wq[2c+1]
+// weights 8c+4..8c+7; a: the 32 activations.
+template <int kAdd16>
+inline __m256i dot32_r8(const __m256i wq[8], const int8_t* a) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i sum = _mm256_setzero_si256();
+  for (int c0 = 0; c0 < 8; c0 += kAdd16) {
+    __m256i s16 = _mm256_setzero_si256();
+    for (int c = c0; c < c0 + kAdd16; ++c) {
+      int32_t a4;
+      std::memcpy(&a4, a + 4 * c, 4);
+      s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(wq[c], _mm256_set1_epi32(a4)));
+    }
+    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(s16, ones));
+  }
+  return sum;
+}
+
+// Half h (8 rows) of the 64-byte vector at p.
+inline __m256i half_at(const uint8_t* p, int h) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * h));
+}
+inline __m256 f16x8_at(const uint8_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline __m256i u8x8_at(const uint8_t* p) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+
+// Unpacks the 8 weight vectors of a 32-weight block: the nibble vectors at nib (4 x 64 bytes).
+inline void nibbles_r8(const uint8_t* nib, int h, __m256i wq[8]) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  for (int c = 0; c < 4; ++c) {
+    const __m256i v = half_at(nib + 64 * c, h);
+    wq[2 * c] = _mm256_and_si256(v, low4);
+    wq[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+  }
+}
+
+template <int T>
+void tile_q4_k_r8(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
+                  int64_t ldy) {
+  const __m256i k15 = _mm256_set1_epi32(0x0F), k48 = _mm256_set1_epi32(0x30);
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t s = 0; s < n / 256; ++s) {
+    const uint8_t* p = g + s * kQ4kR16Block;
+    if constexpr (T == 1) prefetch_ahead<kQ4kR16Block / 2>(p + 1152 * h);
+    const __m256 d = f16x8_at(p + 16 * h), dmin = f16x8_at(p + 32 + 16 * h);
+    __m256 f[T];
+    for (int t = 0; t < T; ++t) f[t] = _mm256_setzero_ps();
+    for (int i = 0; i < 4; ++i) {
+      const __m256i lsc = u8x8_at(p + 64 + 16 * i + 8 * h), lm = u8x8_at(p + 128 + 16 * i + 8 * h),
+                    hi = u8x8_at(p + 192 + 16 * i + 8 * h);
+      const __m256i sc[2] = {_mm256_or_si256(_mm256_and_si256(lsc, k15),
+                                             _mm256_and_si256(_mm256_slli_epi32(hi, 4), k48)),
+                             _mm256_or_si256(_mm256_srli_epi32(lsc, 4), _mm256_and_si256(hi, k48))};
+      const __m256i mn[2] = {_mm256_or_si256(_mm256_and_si256(lm, k15),
+                                             _mm256_and_si256(_mm256_slli_epi32(hi, 2), k48)),
+                             _mm256_or_si256(_mm256_srli_epi32(lm, 4),
+                                             _mm256_and_si256(_mm256_srli_epi32(hi, 2), k48))};
+      for (int e = 0; e < 2; ++e) {
+        const int j = 2 * i + e;
+        const __m256 scf = _mm256_mul_ps(_mm256_cvtepi32_ps(sc[e]), d);
+        const __m256 mf = _mm256_mul_ps(_mm256_cvtepi32_ps(mn[e]), dmin);
+        __m256i wq[8];
+        nibbles_r8(p + 256 + 256 * j, h, wq);
+        for (int t = 0; t < T; ++t) {
+          const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+          const __m256i dot = dot32_r8<4>(wq, blk->q + 32 * j);
+          f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scf, f[t]);
+          f[t] = _mm256_fnmadd_ps(
+              mf, _mm256_set1_ps(static_cast<float>(blk->bsums[2 * j] + blk->bsums[2 * j + 1])),
+              f[t]);
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+      acc[t] = _mm256_fmadd_ps(f[t], _mm256_set1_ps(blk->d), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy + 8 * h, acc[t]);
+}
+
+template <int T>
+void tile_q6_k_r8(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
+                  int64_t ldy) {
+  const __m256i bits45 = _mm256_set1_epi8(0x30);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t s = 0; s < n / 256; ++s) {
+    const uint8_t* p = g + s * kQ6kR16Block;
+    if constexpr (T == 1) prefetch_ahead<kQ6kR16Block / 2>(p + 1680 * h);
+    const __m256 d = f16x8_at(p + 16 * h);
+    __m256 f[T];
+    for (int t = 0; t < T; ++t) f[t] = _mm256_setzero_ps();
+    for (int j = 0; j < 8; ++j) {
+      __m256i wq[8];
+      nibbles_r8(p + 288 + 256 * j, h, wq);
+      for (int q = 0; q < 2; ++q) {  // the top bits of weights 16q .. 16q + 15 of the sub-block
+        const __m256i hv = half_at(p + 2336 + 128 * j + 64 * q, h);
+        const __m256i moved[4] = {_mm256_slli_epi16(hv, 4), _mm256_slli_epi16(hv, 2), hv,
+                                  _mm256_srli_epi16(hv, 2)};
+        for (int i = 0; i < 4; ++i)
+          wq[4 * q + i] = _mm256_or_si256(wq[4 * q + i], _mm256_and_si256(moved[i], bits45));
+      }
+      __m256 scf[2];
+      for (int q = 0; q < 2; ++q)
+        scf[q] = _mm256_mul_ps(
+            _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(
+                reinterpret_cast<const __m128i*>(p + 32 + 16 * (2 * j + q) + 8 * h)))),
+            d);
+      for (int t = 0; t < T; ++t) {
+        const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+        const int8_t* a = blk->q + 32 * j;
+        for (int q = 0; q < 2; ++q) {
+          __m256i s16 = _mm256_setzero_si256(),
+                  sum = _mm256_set1_epi32(-32 * blk->bsums[2 * j + q]);
+          for (int i = 0; i < 4; ++i) {
+            int32_t a4;
+            std::memcpy(&a4, a + 16 * q + 4 * i, 4);
+            s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(wq[4 * q + i], _mm256_set1_epi32(a4)));
+            if (i % 2 == 1) {  // two products of up to 63 * 127 * 2 fit int16; four do not
+              sum = _mm256_add_epi32(sum, _mm256_madd_epi16(s16, ones));
+              s16 = _mm256_setzero_si256();
+            }
+          }
+          f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), scf[q], f[t]);
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const auto* blk = reinterpret_cast<const BlockQ8K*>(x + t * xs) + s;
+      acc[t] = _mm256_fmadd_ps(f[t], _mm256_set1_ps(blk->d), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy + 8 * h, acc[t]);
+}
+
+// Q4_0 and Q5_0 (Q8_0 has no AVX2 r16 product, above).
+template <bool kQ5, int T>
+void tile_q4_q5_r8(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
+                   int64_t ldy) {
+  constexpr size_t kBlock = kQ5 ? 352 : 288;
+  constexpr int kOffset = kQ5 ? 16 : 8;
+  const __m256i bit4 = _mm256_set1_epi8(0x10);
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const uint8_t* p = g + b * kBlock;
+    if constexpr (T == 1) prefetch_ahead<kBlock>(p);
+    const __m256 d = f16x8_at(p + 16 * h);
+    __m256i wq[8];
+    nibbles_r8(p + (kQ5 ? 96 : 32), h, wq);
+    if constexpr (kQ5) {
+      const __m256i hv = half_at(p + 32, h);
+      const __m256i moved[8] = {_mm256_slli_epi16(hv, 4),
+                                _mm256_slli_epi16(hv, 3),
+                                _mm256_slli_epi16(hv, 2),
+                                _mm256_slli_epi16(hv, 1),
+                                hv,
+                                _mm256_srli_epi16(hv, 1),
+                                _mm256_srli_epi16(hv, 2),
+                                _mm256_srli_epi16(hv, 3)};
+      for (int c = 0; c < 8; ++c) wq[c] = _mm256_or_si256(wq[c], _mm256_and_si256(moved[c], bit4));
+    }
+    for (int t = 0; t < T; ++t) {
+      const uint8_t* xq = x + t * xs;
+      const float xd = reinterpret_cast<const float*>(xq + n)[b];
+      const int32_t xsum = reinterpret_cast<const int32_t*>(xq + n + n / 32 * 4)[b];
+      const __m256i dot =
+          _mm256_sub_epi32(dot32_r8<4>(wq, reinterpret_cast<const int8_t*>(xq) + 32 * b),
+                           _mm256_set1_epi32(kOffset * xsum));
+      acc[t] =
+          _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(d, _mm256_set1_ps(xd)), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy + 8 * h, acc[t]);
+}
+
+template <int T>
+struct TileQ4kR8 {
+  static void run(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
+                  int64_t ldy) {
+    tile_q4_k_r8<T>(g, h, x, xs, n, y, ldy);
+  }
+};
+template <int T>
+struct TileQ6kR8 {
+  static void run(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
+                  int64_t ldy) {
+    tile_q6_k_r8<T>(g, h, x, xs, n, y, ldy);
+  }
+};
+template <bool kQ5>
+struct TileQ4Q5R8 {
+  template <int T>
+  struct Tile {
+    static void run(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
+                    int64_t ldy) {
+      tile_q4_q5_r8<kQ5, T>(g, h, x, xs, n, y, ldy);
+    }
+  };
+};
+
+// Groups, each as two halves of 8 rows, by up to 4 tokens, in blocks of 64 tokens.
+template <template <int> class kTile>
+void gemm_r16(const uint8_t* w, size_t rb, int64_t n_rows, const uint8_t* x, size_t xs, int n_tok,
+              int64_t n, float* y, int64_t ldy) {
+  using Tile = void (*)(const uint8_t*, int, const uint8_t*, size_t, int64_t, float*, int64_t);
+  static constexpr Tile kTiles[] = {kTile<1>::run, kTile<2>::run, kTile<3>::run, kTile<4>::run};
+  const size_t group_bytes = kR16Rows * rb;
+  constexpr int kTokenBlock = 64;
+  for (int t0 = 0; t0 < n_tok; t0 += kTokenBlock) {
+    const int t1 = n_tok - t0 < kTokenBlock ? n_tok : t0 + kTokenBlock;
+    for (int64_t r = 0; r < n_rows; r += kR16Rows)
+      for (int h = 0; h < 2; ++h)
+        for (int t = t0; t < t1; t += 4) {
+          const int m = t1 - t < 4 ? t1 - t : 4;
+          kTiles[m - 1](w + r / kR16Rows * group_bytes, h, x + t * xs, xs, n, y + t * ldy + r, ldy);
+        }
+  }
+}
+
 const Kernels kAvx2 = {
     "avx2",
     quantize_q8,
     quantize_q8_k,
     {gemm<dot_q8_0>, gemm<dot_q4_q5<false>>, gemm<dot_q4_q5<true>>, gemm<dot_q4_k>, gemm<dot_q6_k>,
-     gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>, nullptr},  // no r16 product: Q4_K stays in rows,
+     gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>, gemm_r16<TileQ4kR8>,
+     nullptr,  // Q8_0 stays in rows (above)
+     gemm_r16<TileQ4Q5R8<false>::Tile>, gemm_r16<TileQ4Q5R8<true>::Tile>, gemm_r16<TileQ6kR8>},
     gated<false>,
     gated<true>,
     exp_sum,
