@@ -2,6 +2,7 @@
 // greedy tokens and against a float64 reference on random-weight models of every tensor type.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -152,6 +153,40 @@ TEST_F(SessionTest, CpuSessionDoesNotMapCublas) {
   Session s(model_, SessionOptions{.n_ctx = 32, .n_threads = 1, .device = Device::Cpu});
   ASSERT_EQ(s.append(std::vector<Token>{1, 260, 261}), AppendStatus::Ok);
   EXPECT_EQ(mapped_files().find("libcublas"), std::string::npos);
+}
+
+// Resident kilobytes of the mappings of `path` (/proc/self/smaps).
+int64_t resident_kb_of(const fs::path& path) {
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  int64_t kb = 0;
+  while (std::getline(smaps, line)) {
+    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) &&
+        line.find('-') < line.find(' '))
+      inside = line.ends_with(path.string());  // a mapping's header line
+    else if (inside && line.starts_with("Rss:"))
+      kb += std::stoll(line.substr(4));
+  }
+  return kb;
+}
+
+// The CPU backend packs the quantized matrices into its own layout and drops the mapped pages it
+// no longer reads, so the process does not hold the weights twice.
+TEST(CpuWeights, PackedMatricesReleaseTheirMappedPages) {
+  bench::RandomLlamaSpec spec;
+  spec.type = TensorType::Q4_K;
+  spec.n_embd = 512, spec.n_ff = 1536, spec.n_head = 8, spec.n_head_kv = 8, spec.n_layer = 2;
+  spec.n_vocab = 320;
+  const fs::path path = temp_model("packed_release");
+  bench::write_random_llama(path, spec);
+  const auto model = Model::load(path);  // reads every page
+  const int64_t loaded = resident_kb_of(path);
+  ASSERT_GT(loaded, 2000) << "the mapping was not resident after load";
+  Session session(model, SessionOptions{.n_ctx = 16, .n_threads = 2, .device = Device::Cpu});
+  // Measured before any evaluation: reading a page back can map a whole large folio around it.
+  EXPECT_LT(resident_kb_of(path), loaded / 8) << "loaded: " << loaded << " kB";
+  ASSERT_EQ(session.append(std::vector<Token>{1, 260, 261}), AppendStatus::Ok);
 }
 
 TEST_F(SessionTest, ModelDerivedDataIsMadeOnceAndShared) {
