@@ -243,7 +243,11 @@ void unpack_q32(WeightKind kind, const uint8_t* group, size_t row_bytes, int64_t
 
 void pack_r16(WeightKind row_kind, const uint8_t* rows, size_t row_bytes, int64_t n_in,
               uint8_t* dst) {
-  if (row_kind == WeightKind::q4_k) {
+  if (row_kind == WeightKind::f16) {
+    for (int r = 0; r < kR16Rows; ++r)
+      for (int64_t k = 0; k < n_in; ++k)
+        std::memcpy(dst + 32 * k + 2 * r, rows + r * row_bytes + 2 * k, 2);
+  } else if (row_kind == WeightKind::q4_k) {
     pack_q4_k(rows, row_bytes, n_in, dst);
   } else if (row_kind == WeightKind::q6_k) {
     pack_q6_k(rows, row_bytes, n_in, dst);
@@ -254,7 +258,9 @@ void pack_r16(WeightKind row_kind, const uint8_t* rows, size_t row_bytes, int64_
 
 void unpack_r16(WeightKind row_kind, const uint8_t* group, size_t row_bytes, int64_t n_in, int r,
                 uint8_t* dst) {
-  if (row_kind == WeightKind::q4_k) {
+  if (row_kind == WeightKind::f16) {
+    for (int64_t k = 0; k < n_in; ++k) std::memcpy(dst + 2 * k, group + 32 * k + 2 * r, 2);
+  } else if (row_kind == WeightKind::q4_k) {
     unpack_q4_k(group, n_in, r, dst);
   } else if (row_kind == WeightKind::q6_k) {
     unpack_q6_k(group, n_in, r, dst);

@@ -672,6 +672,44 @@ void tile_q4_q5_r8(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t
   for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy + 8 * h, acc[t]);
 }
 
+// F16 r16, half h: weight k of 8 rows per vector, times each token's activation k broadcast.
+template <int T>
+void tile_f16_r8(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
+                 int64_t ldy) {
+  constexpr int U = T >= 4 ? 1 : T == 1 ? 4 : 2;
+  __m256 acc[U][T];
+  for (int u = 0; u < U; ++u)
+    for (int t = 0; t < T; ++t) acc[u][t] = _mm256_setzero_ps();
+  const uint8_t* w = g + 16 * h;
+  int64_t k = 0;
+  for (; k + U <= n; k += U)
+    for (int u = 0; u < U; ++u) {
+      const __m256 wv = f16x8_at(w + 32 * (k + u));
+      for (int t = 0; t < T; ++t)
+        acc[u][t] = _mm256_fmadd_ps(
+            wv, _mm256_set1_ps(reinterpret_cast<const float*>(x + t * xs)[k + u]), acc[u][t]);
+    }
+  for (; k < n; ++k) {
+    const __m256 wv = f16x8_at(w + 32 * k);
+    for (int t = 0; t < T; ++t)
+      acc[0][t] = _mm256_fmadd_ps(wv, _mm256_set1_ps(reinterpret_cast<const float*>(x + t * xs)[k]),
+                                  acc[0][t]);
+  }
+  for (int t = 0; t < T; ++t) {
+    __m256 sum = acc[0][t];
+    for (int u = 1; u < U; ++u) sum = _mm256_add_ps(sum, acc[u][t]);
+    _mm256_storeu_ps(y + t * ldy + 8 * h, sum);
+  }
+}
+
+template <int T>
+struct TileF16R8 {
+  static void run(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
+                  int64_t ldy) {
+    tile_f16_r8<T>(g, h, x, xs, n, y, ldy);
+  }
+};
+
 template <int T>
 struct TileQ4kR8 {
   static void run(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
@@ -723,7 +761,8 @@ const Kernels kAvx2 = {
     {gemm<dot_q8_0>, gemm<dot_q4_q5<false>>, gemm<dot_q4_q5<true>>, gemm<dot_q4_k>, gemm<dot_q6_k>,
      gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>, gemm_r16<TileQ4kR8>,
      nullptr,  // Q8_0 stays in rows (above)
-     gemm_r16<TileQ4Q5R8<false>::Tile>, gemm_r16<TileQ4Q5R8<true>::Tile>, gemm_r16<TileQ6kR8>},
+     gemm_r16<TileQ4Q5R8<false>::Tile>, gemm_r16<TileQ4Q5R8<true>::Tile>, gemm_r16<TileQ6kR8>,
+     gemm_r16<TileF16R8>},
     gated<false>,
     gated<true>,
     exp_sum,

@@ -491,6 +491,41 @@ void tile_q6_k_r16(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, flo
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
+// F16 r16: one vector holds weight k of all 16 rows, so each token's activation k, broadcast,
+// multiplies it into the 16 rows' sums: an outer product per k, no horizontal sums. With fewer
+// than 4 tokens, U independent sums per token keep the FMA chains short.
+template <int T>
+void tile_f16_r16(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, float* y, int64_t ldy) {
+  constexpr int U = T >= 4 ? 1 : T == 1 ? 4 : 2;
+  __m512 acc[U][T];
+  for (int u = 0; u < U; ++u)
+    for (int t = 0; t < T; ++t) acc[u][t] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + U <= n; k += U) {
+    if constexpr (T == 1)
+      _mm_prefetch(reinterpret_cast<const char*>(g + 32 * k + 1024), _MM_HINT_T0);
+    for (int u = 0; u < U; ++u) {
+      const __m512 w =
+          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 32 * (k + u))));
+      for (int t = 0; t < T; ++t)
+        acc[u][t] = _mm512_fmadd_ps(
+            w, _mm512_set1_ps(reinterpret_cast<const float*>(x + t * xs)[k + u]), acc[u][t]);
+    }
+  }
+  for (; k < n; ++k) {
+    const __m512 w =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 32 * k)));
+    for (int t = 0; t < T; ++t)
+      acc[0][t] = _mm512_fmadd_ps(w, _mm512_set1_ps(reinterpret_cast<const float*>(x + t * xs)[k]),
+                                  acc[0][t]);
+  }
+  for (int t = 0; t < T; ++t) {
+    __m512 sum = acc[0][t];
+    for (int u = 1; u < U; ++u) sum = _mm512_add_ps(sum, acc[u][t]);
+    _mm512_storeu_ps(y + t * ldy, sum);
+  }
+}
+
 // ---- Q8_0, Q4_0, Q5_0 in groups of 16 rows (r16) ------------------------------------------------
 // As tile_q4_k_r16 for blocks of 32: per token and block, 8 vpdpbusd of the unsigned weights
 // (Q8_0: q + 128; Q4_0: the nibble; Q5_0: nibble + 16 * bit) against broadcast activations give
@@ -575,6 +610,12 @@ template <int T>
 struct TileQ6kR16 {
   static void run(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, float* y, int64_t ldy) {
     tile_q6_k_r16<T>(g, x, xs, n, y, ldy);
+  }
+};
+template <int T>
+struct TileF16R16 {
+  static void run(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, float* y, int64_t ldy) {
+    tile_f16_r16<T>(g, x, xs, n, y, ldy);
   }
 };
 template <Q32 kType>
@@ -1053,7 +1094,7 @@ const Kernels kAvx512 = {
      make_gemm<FloatTiles<FloatKind::bf16>::Tile, 4, 4>(),
      make_gemm<FloatTiles<FloatKind::f32>::Tile, 4, 4>(), gemm_r16<TileQ4kR16>,
      gemm_r16<TileQ32R16<Q32::q8_0>::Tile>, gemm_r16<TileQ32R16<Q32::q4_0>::Tile>,
-     gemm_r16<TileQ32R16<Q32::q5_0>::Tile>, gemm_r16<TileQ6kR16>},
+     gemm_r16<TileQ32R16<Q32::q5_0>::Tile>, gemm_r16<TileQ6kR16>, gemm_r16<TileF16R16>},
     gated<false>,
     gated<true>,
     exp_sum,

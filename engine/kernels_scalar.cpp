@@ -260,6 +260,15 @@ float dot_q32_r16(const uint8_t* group, int r, const uint8_t* x, int64_t n) {
   return sum;
 }
 
+// F16 packed in groups of 16 rows (r16, cpu_gemm.h), read in place; float64 sums as dot_f16.
+float dot_f16_r16(const uint8_t* group, int r, const uint8_t* x, int64_t n) {
+  const auto* xf = reinterpret_cast<const float*>(x);
+  double sum = 0.0;
+  for (int64_t k = 0; k < n; ++k)
+    sum += static_cast<double>(f16_at(group + 32 * k + 2 * r)) * xf[k];
+  return static_cast<float>(sum);
+}
+
 template <float (*kDot)(const uint8_t*, int, const uint8_t*, int64_t)>
 void gemm_r16(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x, size_t x_stride,
               int n_tok, int64_t n_in, float* y, int64_t ldy) {
@@ -337,7 +346,7 @@ const Kernels kScalar = {
     {gemm<dot_q_32<Q32::q8_0>>, gemm<dot_q_32<Q32::q4_0>>, gemm<dot_q_32<Q32::q5_0>>,
      gemm<dot_q4_k>, gemm<dot_q6_k>, gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>,
      gemm_r16<dot_q4_k_r16>, gemm_r16<dot_q32_r16<Q32::q8_0>>, gemm_r16<dot_q32_r16<Q32::q4_0>>,
-     gemm_r16<dot_q32_r16<Q32::q5_0>>, gemm_r16<dot_q6_k_r16>},
+     gemm_r16<dot_q32_r16<Q32::q5_0>>, gemm_r16<dot_q6_k_r16>, gemm_r16<dot_f16_r16>},
     swiglu,
     geglu_tanh,
     exp_sum,

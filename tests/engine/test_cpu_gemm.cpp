@@ -327,19 +327,19 @@ TEST(CpuGemm, ToF16MatchesScalarConversion) {
 struct R16Case {
   WeightKind kind;
   TensorType type;
+  std::vector<int> n_in = {256, 768};
 };
-const R16Case kR16Cases[] = {{WeightKind::q4_k, TensorType::Q4_K},
-                             {WeightKind::q6_k, TensorType::Q6_K},
-                             {WeightKind::q8_0, TensorType::Q8_0},
-                             {WeightKind::q4_0, TensorType::Q4_0},
-                             {WeightKind::q5_0, TensorType::Q5_0}};
+const R16Case kR16Cases[] = {
+    {WeightKind::q4_k, TensorType::Q4_K}, {WeightKind::q6_k, TensorType::Q6_K},
+    {WeightKind::q8_0, TensorType::Q8_0}, {WeightKind::q4_0, TensorType::Q4_0},
+    {WeightKind::q5_0, TensorType::Q5_0}, {WeightKind::f16, TensorType::F16}};
 
 // 16 rows packed into one r16 group and unpacked again give the same bytes, every scale and bit
 // included (random bytes, not just what a quantizer writes).
 TEST(CpuGemm, R16PackRoundTrips) {
   std::mt19937_64 rng(11);
   for (const R16Case& c : kR16Cases)
-    for (int n_in : {256, 768}) {
+    for (int n_in : c.n_in) {
       const size_t rb = row_size(c.type, n_in);
       std::vector<uint8_t> rows(rb * kR16Rows), group(rows.size()), back(rb);
       for (uint8_t& b : rows) b = static_cast<uint8_t>(rng());
@@ -360,7 +360,7 @@ TEST(CpuGemm, R16ProductsMatchRowProducts) {
   all.push_back(&kernels_scalar());
   uint64_t seed = 500;
   for (const R16Case& c : kR16Cases)
-    for (int n_in : {256, 768})
+    for (int n_in : c.n_in)
       for (int n_rows : {16, 48})
         for (int n_tok : kTokens) {
           Problem p = make_problem(c.type, n_in, n_rows, n_tok, seed++);
