@@ -5,6 +5,7 @@
 #include <cstring>
 #include <new>
 #include <optional>
+#include <string_view>
 
 #include "cpu_gemm.h"
 
@@ -275,16 +276,21 @@ void CpuWeights::Free::operator()(uint8_t* p) const {
 
 std::shared_ptr<const CpuWeights> CpuWeights::get(const Model& model, ThreadPool& pool) {
   const Kernels& k = kernels_best();
+  // AGENTRT_PACK=0 keeps every matrix in the mapping: file pages that the kernel can reclaim and
+  // processes can share, at the row kernels' speed.
+  const char* pack_env = std::getenv("AGENTRT_PACK");
+  const bool pack = !(pack_env && std::string_view(pack_env) == "0");
   return std::static_pointer_cast<const CpuWeights>(
-      model.derived(std::string("cpu.matrices.") + k.name,
-                    [&] { return std::shared_ptr<const void>(make(model, k, pool)); }));
+      model.derived(std::string("cpu.matrices.") + k.name + (pack ? "" : ".rows"),
+                    [&] { return std::shared_ptr<const void>(make(model, k, pack, pool)); }));
 }
 
-std::shared_ptr<const CpuWeights> CpuWeights::make(const Model& model, const Kernels& k,
+std::shared_ptr<const CpuWeights> CpuWeights::make(const Model& model, const Kernels& k, bool pack,
                                                    ThreadPool& pool) {
   std::shared_ptr<CpuWeights> cw(new CpuWeights());
   const ModelWeights& w = model.weights();
   auto packs = [&](const WeightView& v) {
+    if (!pack) return false;
     const std::optional<WeightKind> kind = weight_kind(v.type);
     return kind && has_r16(*kind) && k.gemm[static_cast<int>(r16_kind(*kind))] != nullptr &&
            v.n_out % kR16Rows == 0 && v.n_in % r16_block_weights(*kind) == 0;

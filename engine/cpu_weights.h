@@ -24,6 +24,7 @@ class CpuWeights {
   // as long as the Model, for every context of it. Packing drops the pages of tensor data that
   // the backend no longer reads from the resident set (GgufFile::release_pages), so the process
   // holds one copy; anything that reads them again (another backend) gets them from the file.
+  // With AGENTRT_PACK=0 in the environment every matrix stays in the mapping (rows).
   static std::shared_ptr<const CpuWeights> get(const Model& model, ThreadPool& pool);
 
   const LayerMatrices& layer(int il) const { return layers_[static_cast<size_t>(il)]; }
@@ -36,7 +37,7 @@ class CpuWeights {
 
  private:
   CpuWeights() = default;
-  static std::shared_ptr<const CpuWeights> make(const Model& model, const Kernels& k,
+  static std::shared_ptr<const CpuWeights> make(const Model& model, const Kernels& k, bool pack,
                                                 ThreadPool& pool);
   std::vector<LayerMatrices> layers_;
   Matrix output_;

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <regex>
@@ -187,6 +188,24 @@ TEST(CpuWeights, PackedMatricesReleaseTheirMappedPages) {
   // Measured before any evaluation: reading a page back can map a whole large folio around it.
   EXPECT_LT(resident_kb_of(path), loaded / 8) << "loaded: " << loaded << " kB";
   ASSERT_EQ(session.append(std::vector<Token>{1, 260, 261}), AppendStatus::Ok);
+  const std::vector<float> packed(session.logits().begin(), session.logits().end());
+
+  // AGENTRT_PACK=0: the matrices stay in the mapping (rows). The logits agree as the int8 paths
+  // do with a float64 reference (model_parity.h): float sums in another order flip the odd
+  // activation rounding, and a layout bug would give an NMSE near 1.
+  const auto model2 = Model::load(path);
+  ::setenv("AGENTRT_PACK", "0", 1);
+  Session rows(model2, SessionOptions{.n_ctx = 16, .n_threads = 2, .device = Device::Cpu});
+  ::unsetenv("AGENTRT_PACK");
+  EXPECT_GT(resident_kb_of(path), loaded / 2);
+  ASSERT_EQ(rows.append(std::vector<Token>{1, 260, 261}), AppendStatus::Ok);
+  double num = 0.0, den = 0.0;
+  for (size_t i = 0; i < packed.size(); ++i) {
+    const double e = rows.logits()[i] - packed[i];
+    num += e * e;
+    den += static_cast<double>(packed[i]) * packed[i];
+  }
+  EXPECT_LT(num / den, 1e-3);
 }
 
 TEST_F(SessionTest, ModelDerivedDataIsMadeOnceAndShared) {
