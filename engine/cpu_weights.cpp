@@ -99,9 +99,8 @@ void unpack_q4_k(const uint8_t* group, int64_t n_in, int r, uint8_t* dst) {
 // from qh[32h + l] >> 2k.
 constexpr size_t kQ6kBlock = 210;
 
-// Byte b of row r's 4 in the top-bits vector of sub-block j, half h holds weights
-// 32j + 16h + 8(i / 2) + 4(i % 2) + b at bits 2i; the nibble of weight 32j + 8g + b (+ 4) is in
-// quarter g as Q4_K's.
+// The weight whose top 2 bits are bits 2i..2i+1 of byte b (of each row's 4) in the top-bits
+// vector of sub-block j, half h. (The nibbles lie as Q4_K's.)
 int q6_k_r16_weight_of_bits(int j, int h, int i, int b) {
   return 32 * j + 16 * h + 8 * (i / 2) + 4 * (i % 2) + b;
 }

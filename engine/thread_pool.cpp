@@ -31,7 +31,7 @@ ThreadPool::ThreadPool(int n_threads) {
   if (n_threads <= 0) n_threads = static_cast<int>(std::thread::hardware_concurrency());
   n_threads_ = n_threads > 0 ? n_threads : 1;
   threads_.reserve(n_threads_ - 1);
-  for (int i = 1; i < n_threads_; ++i) threads_.emplace_back([this, i] { worker(i); });
+  for (int i = 1; i < n_threads_; ++i) threads_.emplace_back([this] { worker(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -44,6 +44,16 @@ ThreadPool::~ThreadPool() {
   for (auto& t : threads_) t.join();
 }
 
+int ThreadPool::claim(uint64_t gen) {
+  uint64_t t = ticket_.load(std::memory_order_acquire);
+  for (;;) {
+    if (t >> 16 != gen || static_cast<int>(t & 0xFFFF) >= n_threads_) return -1;
+    if (ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire))
+      return static_cast<int>(t & 0xFFFF);
+  }
+}
+
 void ThreadPool::run_raw(JobFn fn, void* ctx, int64_t work) {
   if (n_threads_ == 1 || work < kMinParallelWork) {
     fn(ctx, 0, 1);
@@ -51,17 +61,23 @@ void ThreadPool::run_raw(JobFn fn, void* ctx, int64_t work) {
   }
   fn_ = fn;
   ctx_ = ctx;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1);  // seq_cst: publishes the job, ordered before reading sleepers_
+  done_.store(0, std::memory_order_relaxed);
+  const uint64_t gen = generation_.load(std::memory_order_relaxed) + 1;
+  ticket_.store(gen << 16, std::memory_order_release);
+  generation_.store(gen);  // seq_cst: publishes the job, ordered before reading sleepers_
   if (sleepers_.load() > 0) {
     std::lock_guard lock(mutex_);
     wake_.notify_all();
   }
-  fn(ctx, 0, n_threads_);
-  for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) relax(i);
+  for (int task; (task = claim(gen)) >= 0;) {
+    fn(ctx, task, n_threads_);
+    done_.fetch_add(1, std::memory_order_release);
+  }
+  // Only tasks a worker has claimed are left; wait for them.
+  for (int i = 0; done_.load(std::memory_order_acquire) != n_threads_; ++i) relax(i);
 }
 
-void ThreadPool::worker(int ith) {
+void ThreadPool::worker() {
   uint64_t seen = 0;
   for (;;) {
     uint64_t gen = generation_.load(std::memory_order_acquire);
@@ -80,8 +96,10 @@ void ThreadPool::worker(int ith) {
     }
     seen = gen;
     if (stop_.load()) return;
-    fn_(ctx_, ith, n_threads_);
-    pending_.fetch_sub(1, std::memory_order_release);
+    for (int task; (task = claim(gen)) >= 0;) {
+      fn_(ctx_, task, n_threads_);
+      done_.fetch_add(1, std::memory_order_release);
+    }
   }
 }
 

@@ -1,7 +1,11 @@
-// A persistent fork-join pool for the forward pass: run(fn) calls fn(ith, nth) on every thread
-// (the caller is thread 0) and returns when all are done. A decode step issues dozens of short
-// jobs, so a job is published with one atomic increment, workers spin briefly between jobs and
-// only then sleep, and run() neither allocates nor takes a lock unless a worker sleeps.
+// A persistent fork-join pool for the forward pass: run(fn) calls fn(ith, nth) once for each ith
+// in [0, nth), nth = size(), and returns when all are done. A decode step issues dozens of short
+// jobs, so a job is published with two atomic stores, workers spin briefly between jobs and only
+// then sleep, and run() neither allocates nor takes a lock unless a worker sleeps.
+//
+// The calls are tasks, not threads: the caller and the workers claim them one at a time, so when
+// a worker is slow to come (its core is busy with another process) the caller runs its share
+// instead of waiting a scheduler time slice for it. Jobs must not assume that ith names a thread.
 #pragma once
 
 #include <atomic>
@@ -25,7 +29,8 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // Calls fn(ith, nth) on every thread. Not reentrant: one run() at a time, from one thread.
+  // Calls fn(ith, nth) for every ith < nth, on whichever threads claim them. Not reentrant: one
+  // run() at a time, from one thread.
   // `work` estimates the job's size in multiply-adds: a job too small to repay waking the workers
   // runs on the caller alone (nth 1).
   template <class F>
@@ -35,7 +40,7 @@ class ThreadPool {
             const_cast<void*>(static_cast<const void*>(std::addressof(fn))), work);
   }
 
-  // Splits [0, n) into nth nearly equal ranges; returns thread ith's [begin, end).
+  // Splits [0, n) into nth nearly equal ranges; returns task ith's [begin, end).
   static std::pair<int64_t, int64_t> split(int64_t n, int ith, int nth) {
     const int64_t per = n / nth, rest = n % nth;
     const int64_t begin = ith * per + (ith < rest ? ith : rest);
@@ -45,16 +50,20 @@ class ThreadPool {
  private:
   using JobFn = void (*)(void* ctx, int ith, int nth);
   void run_raw(JobFn fn, void* ctx, int64_t work);
-  void worker(int ith);
+  void worker();
+  // Claims the next task of job `gen`: its index, or -1 when that job has none left (or is over).
+  int claim(uint64_t gen);
 
   int n_threads_;
   std::vector<std::thread> threads_;
-  // The current job; written by run() before generation_ is bumped, read by workers after.
+  // The current job; written by run() before it publishes the job's tickets, read by a worker
+  // after it claims one (the job cannot end before that task is done).
   JobFn fn_ = nullptr;
   void* ctx_ = nullptr;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};   // workers still running the current job
-  std::atomic<int> sleepers_{0};  // workers waiting on wake_
+  std::atomic<uint64_t> generation_{0};  // the job's number: workers wait for it to change
+  std::atomic<uint64_t> ticket_{0};      // generation << 16 | the next unclaimed task
+  std::atomic<int> done_{0};             // tasks of the current job finished
+  std::atomic<int> sleepers_{0};         // workers waiting on wake_
   std::atomic<bool> stop_{false};
   std::mutex mutex_;
   std::condition_variable wake_;
