@@ -8,7 +8,7 @@
 //   Q4_K, Q6_K weights: "Q8_K" activation rows, a per-256 scale, int8 values and per-16 sums.
 // F16, BF16 and F32 weights multiply float activations.
 //
-// Q4_K, Q6_K, Q8_0, Q4_0, Q5_0 and F16 weights also have packed layouts, "r16" (below): 16 rows
+// Quantized and float weights also have packed layouts, "r16" (below): 16 rows
 // interleaved so that one 64-byte vector holds 4 consecutive weights of each row. The CPU backend
 // packs a model's matrices into them once, where the chosen kernels have a product for the packed
 // kind.
@@ -39,6 +39,8 @@ enum class WeightKind : int {
   q5_0_r16,
   q6_k_r16,
   f16_r16,
+  bf16_r16,
+  f32_r16,
   count
 };
 
@@ -82,7 +84,7 @@ constexpr ActKind act_kind(WeightKind k) {
     case WeightKind::q4_k_r16:
     case WeightKind::q6_k_r16:
       return ActKind::q8_k;
-    default:  // the float kinds, f16_r16 included
+    default:  // the float kinds, packed or not
       return ActKind::f32;
   }
 }
@@ -110,7 +112,7 @@ constexpr ActKind act_kind(WeightKind k) {
 //                 + 64h), row r (4 bytes), byte b: bits 2i..2i+1 for i = 0..3 are those of weight
 //                 32j + 16h + 8(i / 2) + 4(i % 2) + b;
 //   weight k of row r is d * scale * (q - 32), as in Q6_K.
-// F16 (32 bytes per weight index k): the 16 rows' weight k, row 0 first (float16).
+// F16, BF16, F32 (16 elements per weight index k): the 16 rows' weight k, row 0 first.
 // Q8_0 (544 bytes): [0, 32) d of rows 0..15 (float16); [32, 544) quad c (64 bytes at 32 + 64c),
 //   row r (4 bytes at + 4r), byte b: weight 4c + b plus 128, as an unsigned byte.
 // Q4_0 (288 bytes): [0, 32) d; [32, 288) quarter g (64 bytes), row r (4 bytes), byte b: weight
@@ -125,7 +127,8 @@ constexpr size_t kQ6kR16Block = 3360;  // 16 rows x 210 bytes
 // The packed kind of a row kind, if it has one.
 constexpr bool has_r16(WeightKind k) {
   return k == WeightKind::q4_k || k == WeightKind::q6_k || k == WeightKind::q8_0 ||
-         k == WeightKind::q4_0 || k == WeightKind::q5_0 || k == WeightKind::f16;
+         k == WeightKind::q4_0 || k == WeightKind::q5_0 || k == WeightKind::f16 ||
+         k == WeightKind::bf16 || k == WeightKind::f32;
 }
 constexpr WeightKind r16_kind(WeightKind k) {
   switch (k) {
@@ -139,15 +142,27 @@ constexpr WeightKind r16_kind(WeightKind k) {
       return WeightKind::q6_k_r16;
     case WeightKind::f16:
       return WeightKind::f16_r16;
+    case WeightKind::bf16:
+      return WeightKind::bf16_r16;
+    case WeightKind::f32:
+      return WeightKind::f32_r16;
     default:
       return WeightKind::q4_k_r16;
   }
 }
-// Weights per block of a packed kind's row kind (256, 32, or 1 for F16).
+// Weights per block of a packed kind's row kind (256, 32, or 1 for the float kinds).
 constexpr int64_t r16_block_weights(WeightKind row_kind) {
-  return row_kind == WeightKind::q4_k || row_kind == WeightKind::q6_k ? 256
-         : row_kind == WeightKind::f16                                ? 1
-                                                                      : 32;
+  switch (row_kind) {
+    case WeightKind::q4_k:
+    case WeightKind::q6_k:
+      return 256;
+    case WeightKind::f16:
+    case WeightKind::bf16:
+    case WeightKind::f32:
+      return 1;
+    default:
+      return 32;
+  }
 }
 
 // Rearranges the 16 rows at `rows` (row_bytes apart, n_in weights each, of a kind with has_r16)

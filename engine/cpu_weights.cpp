@@ -243,10 +243,11 @@ void unpack_q32(WeightKind kind, const uint8_t* group, size_t row_bytes, int64_t
 
 void pack_r16(WeightKind row_kind, const uint8_t* rows, size_t row_bytes, int64_t n_in,
               uint8_t* dst) {
-  if (row_kind == WeightKind::f16) {
+  if (r16_block_weights(row_kind) == 1) {  // float: element size row_bytes / n_in
+    const size_t es = row_bytes / static_cast<size_t>(n_in);
     for (int r = 0; r < kR16Rows; ++r)
       for (int64_t k = 0; k < n_in; ++k)
-        std::memcpy(dst + 32 * k + 2 * r, rows + r * row_bytes + 2 * k, 2);
+        std::memcpy(dst + (kR16Rows * k + r) * es, rows + r * row_bytes + k * es, es);
   } else if (row_kind == WeightKind::q4_k) {
     pack_q4_k(rows, row_bytes, n_in, dst);
   } else if (row_kind == WeightKind::q6_k) {
@@ -258,8 +259,10 @@ void pack_r16(WeightKind row_kind, const uint8_t* rows, size_t row_bytes, int64_
 
 void unpack_r16(WeightKind row_kind, const uint8_t* group, size_t row_bytes, int64_t n_in, int r,
                 uint8_t* dst) {
-  if (row_kind == WeightKind::f16) {
-    for (int64_t k = 0; k < n_in; ++k) std::memcpy(dst + 2 * k, group + 32 * k + 2 * r, 2);
+  if (r16_block_weights(row_kind) == 1) {
+    const size_t es = row_bytes / static_cast<size_t>(n_in);
+    for (int64_t k = 0; k < n_in; ++k)
+      std::memcpy(dst + k * es, group + (kR16Rows * k + r) * es, es);
   } else if (row_kind == WeightKind::q4_k) {
     unpack_q4_k(group, n_in, r, dst);
   } else if (row_kind == WeightKind::q6_k) {

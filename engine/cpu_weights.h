@@ -1,7 +1,7 @@
 // The CPU backend's matrices of a model: each one as the model's rows in the mapping, or, for
-// Q4_K, Q6_K, Q8_0, Q4_0, Q5_0 and F16 matrices where the chosen kernels read the r16 layout
-// (cpu_gemm.h), a packed copy made once per Model and kept with it (Model::derived). Internal to
-// engine/.
+// Q4_K, Q6_K, Q8_0, Q4_0, Q5_0, F16, BF16 and F32 matrices where the chosen kernels read the r16
+// layout (cpu_gemm.h), a packed copy made once per Model and kept with it (Model::derived).
+// Internal to engine/.
 #pragma once
 
 #include <cstdint>

@@ -672,25 +672,38 @@ void tile_q4_q5_r8(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t
   for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy + 8 * h, acc[t]);
 }
 
-// F16 r16, half h: weight k of 8 rows per vector, times each token's activation k broadcast.
-template <int T>
-void tile_f16_r8(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
-                 int64_t ldy) {
+// Float r16 (F16, BF16, F32), half h: weight k of 8 rows per vector, times each token's
+// activation k broadcast.
+enum class FloatR8 { f16, bf16, f32 };
+
+template <FloatR8 kKind>
+inline __m256 load8_r16(const uint8_t* p) {
+  if constexpr (kKind == FloatR8::f32) return _mm256_loadu_ps(reinterpret_cast<const float*>(p));
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  if constexpr (kKind == FloatR8::f16) return _mm256_cvtph_ps(h);
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+template <FloatR8 kKind, int T>
+void tile_float_r8(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
+                   int64_t ldy) {
+  constexpr int kEs = kKind == FloatR8::f32 ? 4 : 2;
+  constexpr int kStride = kR16Rows * kEs;  // bytes per k
   constexpr int U = T >= 4 ? 1 : T == 1 ? 4 : 2;
   __m256 acc[U][T];
   for (int u = 0; u < U; ++u)
     for (int t = 0; t < T; ++t) acc[u][t] = _mm256_setzero_ps();
-  const uint8_t* w = g + 16 * h;
+  const uint8_t* w = g + 8 * kEs * h;
   int64_t k = 0;
   for (; k + U <= n; k += U)
     for (int u = 0; u < U; ++u) {
-      const __m256 wv = f16x8_at(w + 32 * (k + u));
+      const __m256 wv = load8_r16<kKind>(w + kStride * (k + u));
       for (int t = 0; t < T; ++t)
         acc[u][t] = _mm256_fmadd_ps(
             wv, _mm256_set1_ps(reinterpret_cast<const float*>(x + t * xs)[k + u]), acc[u][t]);
     }
   for (; k < n; ++k) {
-    const __m256 wv = f16x8_at(w + 32 * k);
+    const __m256 wv = load8_r16<kKind>(w + kStride * k);
     for (int t = 0; t < T; ++t)
       acc[0][t] = _mm256_fmadd_ps(wv, _mm256_set1_ps(reinterpret_cast<const float*>(x + t * xs)[k]),
                                   acc[0][t]);
@@ -702,12 +715,15 @@ void tile_f16_r8(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n
   }
 }
 
-template <int T>
-struct TileF16R8 {
-  static void run(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
-                  int64_t ldy) {
-    tile_f16_r8<T>(g, h, x, xs, n, y, ldy);
-  }
+template <FloatR8 kKind>
+struct TileFloatR8 {
+  template <int T>
+  struct Tile {
+    static void run(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
+                    int64_t ldy) {
+      tile_float_r8<kKind, T>(g, h, x, xs, n, y, ldy);
+    }
+  };
 };
 
 template <int T>
@@ -762,7 +778,8 @@ const Kernels kAvx2 = {
      gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>, gemm_r16<TileQ4kR8>,
      nullptr,  // Q8_0 stays in rows (above)
      gemm_r16<TileQ4Q5R8<false>::Tile>, gemm_r16<TileQ4Q5R8<true>::Tile>, gemm_r16<TileQ6kR8>,
-     gemm_r16<TileF16R8>},
+     gemm_r16<TileFloatR8<FloatR8::f16>::Tile>, gemm_r16<TileFloatR8<FloatR8::bf16>::Tile>,
+     gemm_r16<TileFloatR8<FloatR8::f32>::Tile>},
     gated<false>,
     gated<true>,
     exp_sum,

@@ -38,6 +38,8 @@ inline void prefetch_block(const uint8_t* p) {
     _mm_prefetch(reinterpret_cast<const char*>(p + i), _MM_HINT_T0);
 }
 
+enum class FloatKind { f16, bf16, f32 };
+
 inline float hsum(__m512 v) {
   const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
   const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
@@ -491,11 +493,22 @@ void tile_q6_k_r16(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, flo
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
-// F16 r16: one vector holds weight k of all 16 rows, so each token's activation k, broadcast,
-// multiplies it into the 16 rows' sums: an outer product per k, no horizontal sums. With fewer
-// than 4 tokens, U independent sums per token keep the FMA chains short.
-template <int T>
-void tile_f16_r16(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, float* y, int64_t ldy) {
+// Float r16 (F16, BF16, F32): one vector holds weight k of all 16 rows, so each token's
+// activation k, broadcast, multiplies it into the 16 rows' sums: an outer product per k, no
+// horizontal sums. With fewer than 4 tokens, U independent sums per token keep the FMA chains
+// short.
+template <FloatKind kKind>
+inline __m512 load16_r16(const uint8_t* p) {
+  if constexpr (kKind == FloatKind::f32) return _mm512_loadu_ps(p);
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  if constexpr (kKind == FloatKind::f16) return _mm512_cvtph_ps(h);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+template <FloatKind kKind, int T>
+void tile_float_r16(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, float* y,
+                    int64_t ldy) {
+  constexpr int kStride = kR16Rows * (kKind == FloatKind::f32 ? 4 : 2);  // bytes per k
   constexpr int U = T >= 4 ? 1 : T == 1 ? 4 : 2;
   __m512 acc[U][T];
   for (int u = 0; u < U; ++u)
@@ -503,18 +516,16 @@ void tile_f16_r16(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, floa
   int64_t k = 0;
   for (; k + U <= n; k += U) {
     if constexpr (T == 1)
-      _mm_prefetch(reinterpret_cast<const char*>(g + 32 * k + 1024), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(g + kStride * k + kPrefetchAhead), _MM_HINT_T0);
     for (int u = 0; u < U; ++u) {
-      const __m512 w =
-          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 32 * (k + u))));
+      const __m512 w = load16_r16<kKind>(g + kStride * (k + u));
       for (int t = 0; t < T; ++t)
         acc[u][t] = _mm512_fmadd_ps(
             w, _mm512_set1_ps(reinterpret_cast<const float*>(x + t * xs)[k + u]), acc[u][t]);
     }
   }
   for (; k < n; ++k) {
-    const __m512 w =
-        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 32 * k)));
+    const __m512 w = load16_r16<kKind>(g + kStride * k);
     for (int t = 0; t < T; ++t)
       acc[0][t] = _mm512_fmadd_ps(w, _mm512_set1_ps(reinterpret_cast<const float*>(x + t * xs)[k]),
                                   acc[0][t]);
@@ -612,11 +623,15 @@ struct TileQ6kR16 {
     tile_q6_k_r16<T>(g, x, xs, n, y, ldy);
   }
 };
-template <int T>
-struct TileF16R16 {
-  static void run(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, float* y, int64_t ldy) {
-    tile_f16_r16<T>(g, x, xs, n, y, ldy);
-  }
+template <FloatKind kKind>
+struct TileFloatR16 {
+  template <int T>
+  struct Tile {
+    static void run(const uint8_t* g, const uint8_t* x, size_t xs, int64_t n, float* y,
+                    int64_t ldy) {
+      tile_float_r16<kKind, T>(g, x, xs, n, y, ldy);
+    }
+  };
 };
 template <Q32 kType>
 struct TileQ32R16 {
@@ -765,7 +780,6 @@ void tile_q6_k_pair(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs, in
 
 // ---- F16, BF16, F32 -----------------------------------------------------------------------------
 // 16 values per step; a row's 16 are widened once for all T tokens.
-enum class FloatKind { f16, bf16, f32 };
 
 template <FloatKind kKind>
 inline __m512 load_row16(const uint8_t* row, int64_t i, __mmask16 mask) {
@@ -1094,7 +1108,9 @@ const Kernels kAvx512 = {
      make_gemm<FloatTiles<FloatKind::bf16>::Tile, 4, 4>(),
      make_gemm<FloatTiles<FloatKind::f32>::Tile, 4, 4>(), gemm_r16<TileQ4kR16>,
      gemm_r16<TileQ32R16<Q32::q8_0>::Tile>, gemm_r16<TileQ32R16<Q32::q4_0>::Tile>,
-     gemm_r16<TileQ32R16<Q32::q5_0>::Tile>, gemm_r16<TileQ6kR16>, gemm_r16<TileF16R16>},
+     gemm_r16<TileQ32R16<Q32::q5_0>::Tile>, gemm_r16<TileQ6kR16>,
+     gemm_r16<TileFloatR16<FloatKind::f16>::Tile>, gemm_r16<TileFloatR16<FloatKind::bf16>::Tile>,
+     gemm_r16<TileFloatR16<FloatKind::f32>::Tile>},
     gated<false>,
     gated<true>,
     exp_sum,

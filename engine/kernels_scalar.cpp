@@ -260,12 +260,28 @@ float dot_q32_r16(const uint8_t* group, int r, const uint8_t* x, int64_t n) {
   return sum;
 }
 
-// F16 packed in groups of 16 rows (r16, cpu_gemm.h), read in place; float64 sums as dot_f16.
-float dot_f16_r16(const uint8_t* group, int r, const uint8_t* x, int64_t n) {
+// F16, BF16, F32 packed in groups of 16 rows (r16, cpu_gemm.h), read in place; float64 sums as
+// the row products.
+template <WeightKind kKind>
+float dot_float_r16(const uint8_t* group, int r, const uint8_t* x, int64_t n) {
   const auto* xf = reinterpret_cast<const float*>(x);
   double sum = 0.0;
-  for (int64_t k = 0; k < n; ++k)
-    sum += static_cast<double>(f16_at(group + 32 * k + 2 * r)) * xf[k];
+  for (int64_t k = 0; k < n; ++k) {
+    float w;
+    if constexpr (kKind == WeightKind::f32) {
+      std::memcpy(&w, group + 4 * (kR16Rows * k + r), 4);
+    } else {
+      const uint8_t* p = group + 2 * (kR16Rows * k + r);
+      if constexpr (kKind == WeightKind::f16) {
+        w = f16_at(p);
+      } else {
+        uint16_t h;
+        std::memcpy(&h, p, 2);
+        w = bf16_to_fp32(h);
+      }
+    }
+    sum += static_cast<double>(w) * xf[k];
+  }
   return static_cast<float>(sum);
 }
 
@@ -346,7 +362,9 @@ const Kernels kScalar = {
     {gemm<dot_q_32<Q32::q8_0>>, gemm<dot_q_32<Q32::q4_0>>, gemm<dot_q_32<Q32::q5_0>>,
      gemm<dot_q4_k>, gemm<dot_q6_k>, gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>,
      gemm_r16<dot_q4_k_r16>, gemm_r16<dot_q32_r16<Q32::q8_0>>, gemm_r16<dot_q32_r16<Q32::q4_0>>,
-     gemm_r16<dot_q32_r16<Q32::q5_0>>, gemm_r16<dot_q6_k_r16>, gemm_r16<dot_f16_r16>},
+     gemm_r16<dot_q32_r16<Q32::q5_0>>, gemm_r16<dot_q6_k_r16>,
+     gemm_r16<dot_float_r16<WeightKind::f16>>, gemm_r16<dot_float_r16<WeightKind::bf16>>,
+     gemm_r16<dot_float_r16<WeightKind::f32>>},
     swiglu,
     geglu_tanh,
     exp_sum,
