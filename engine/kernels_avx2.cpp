@@ -487,8 +487,8 @@ void to_f16(const float* x, uint16_t* dst, int64_t n) {
 // A 256-bit vector takes half of a packed 64-byte vector: 4 consecutive weights of 8 rows, half h
 // holding rows 8h..8h+7. Without vpdpbusd, vpmaddubsw makes int16 sums of adjacent products and
 // vpmaddwd with ones widens them; up to kAdd16 vpmaddubsw results are added in int16 first, as
-// far as the weights' range keeps them from overflowing (Q4_K, Q4_0, Q5_0: 4; Q6_K: 2). Q8_0 has
-// no AVX2 r16 product: its unsigned bytes (q + 128) would saturate vpmaddubsw.
+// far as the weights' range keeps them from overflowing (Q4_K, Q4_0, Q5_0: 4; Q6_K: 2). Q8_0 is
+// multiplied signed (below).
 
 // The 8 rows' sums over 32 weights: wq[2c] holds weights 8c..8c+3 of each row (unsigned), wq[2c+1]
 // weights 8c+4..8c+7; a: the 32 activations.
@@ -631,11 +631,27 @@ void tile_q6_k_r8(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t 
   for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy + 8 * h, acc[t]);
 }
 
-// Q4_0 and Q5_0 (Q8_0 has no AVX2 r16 product, above).
-template <bool kQ5, int T>
-void tile_q4_q5_r8(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
-                   int64_t ldy) {
-  constexpr size_t kBlock = kQ5 ? 352 : 288;
+// Q8_0, Q4_0 and Q5_0. Q8_0's weights are signed again (q + 128 would saturate vpmaddubsw):
+// |w| times the activation with w's sign, as llama.cpp's AVX2 kernels multiply signed bytes.
+enum class Q32R8 { q8_0, q4_0, q5_0 };
+
+inline __m256i dot32_signed_r8(const __m256i w[8], const __m256i aw[8], const int8_t* a) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i sum = _mm256_setzero_si256();
+  for (int c = 0; c < 8; ++c) {  // pairs of up to 2 * 128 * 127: no int16 sums of two
+    int32_t a4;
+    std::memcpy(&a4, a + 4 * c, 4);
+    const __m256i xs = _mm256_sign_epi8(_mm256_set1_epi32(a4), w[c]);
+    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(aw[c], xs), ones));
+  }
+  return sum;
+}
+
+template <Q32R8 kType, int T>
+void tile_q32_r8(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
+                 int64_t ldy) {
+  constexpr bool kQ5 = kType == Q32R8::q5_0;
+  constexpr size_t kBlock = kType == Q32R8::q8_0 ? 544 : kQ5 ? 352 : 288;
   constexpr int kOffset = kQ5 ? 16 : 8;
   const __m256i bit4 = _mm256_set1_epi8(0x10);
   __m256 acc[T];
@@ -644,8 +660,16 @@ void tile_q4_q5_r8(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t
     const uint8_t* p = g + b * kBlock;
     if constexpr (T == 1) prefetch_ahead<kBlock>(p);
     const __m256 d = f16x8_at(p + 16 * h);
-    __m256i wq[8];
-    nibbles_r8(p + (kQ5 ? 96 : 32), h, wq);
+    __m256i wq[8], aw[8];
+    if constexpr (kType == Q32R8::q8_0) {
+      for (int c = 0; c < 8; ++c) {
+        wq[c] = _mm256_xor_si256(half_at(p + 32 + 64 * c, h),
+                                 _mm256_set1_epi8(static_cast<char>(0x80)));
+        aw[c] = _mm256_abs_epi8(wq[c]);
+      }
+    } else {
+      nibbles_r8(p + (kQ5 ? 96 : 32), h, wq);
+    }
     if constexpr (kQ5) {
       const __m256i hv = half_at(p + 32, h);
       const __m256i moved[8] = {_mm256_slli_epi16(hv, 4),
@@ -660,11 +684,15 @@ void tile_q4_q5_r8(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t
     }
     for (int t = 0; t < T; ++t) {
       const uint8_t* xq = x + t * xs;
+      const auto* a = reinterpret_cast<const int8_t*>(xq) + 32 * b;
       const float xd = reinterpret_cast<const float*>(xq + n)[b];
-      const int32_t xsum = reinterpret_cast<const int32_t*>(xq + n + n / 32 * 4)[b];
-      const __m256i dot =
-          _mm256_sub_epi32(dot32_r8<4>(wq, reinterpret_cast<const int8_t*>(xq) + 32 * b),
-                           _mm256_set1_epi32(kOffset * xsum));
+      __m256i dot;
+      if constexpr (kType == Q32R8::q8_0) {
+        dot = dot32_signed_r8(wq, aw, a);
+      } else {
+        const int32_t xsum = reinterpret_cast<const int32_t*>(xq + n + n / 32 * 4)[b];
+        dot = _mm256_sub_epi32(dot32_r8<4>(wq, a), _mm256_set1_epi32(kOffset * xsum));
+      }
       acc[t] =
           _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(d, _mm256_set1_ps(xd)), acc[t]);
     }
@@ -740,13 +768,13 @@ struct TileQ6kR8 {
     tile_q6_k_r8<T>(g, h, x, xs, n, y, ldy);
   }
 };
-template <bool kQ5>
-struct TileQ4Q5R8 {
+template <Q32R8 kType>
+struct TileQ32R8 {
   template <int T>
   struct Tile {
     static void run(const uint8_t* g, int h, const uint8_t* x, size_t xs, int64_t n, float* y,
                     int64_t ldy) {
-      tile_q4_q5_r8<kQ5, T>(g, h, x, xs, n, y, ldy);
+      tile_q32_r8<kType, T>(g, h, x, xs, n, y, ldy);
     }
   };
 };
@@ -776,8 +804,8 @@ const Kernels kAvx2 = {
     quantize_q8_k,
     {gemm<dot_q8_0>, gemm<dot_q4_q5<false>>, gemm<dot_q4_q5<true>>, gemm<dot_q4_k>, gemm<dot_q6_k>,
      gemm<dot_f16>, gemm<dot_bf16>, gemm<dot_f32>, gemm_r16<TileQ4kR8>,
-     nullptr,  // Q8_0 stays in rows (above)
-     gemm_r16<TileQ4Q5R8<false>::Tile>, gemm_r16<TileQ4Q5R8<true>::Tile>, gemm_r16<TileQ6kR8>,
+     gemm_r16<TileQ32R8<Q32R8::q8_0>::Tile>, gemm_r16<TileQ32R8<Q32R8::q4_0>::Tile>,
+     gemm_r16<TileQ32R8<Q32R8::q5_0>::Tile>, gemm_r16<TileQ6kR8>,
      gemm_r16<TileFloatR8<FloatR8::f16>::Tile>, gemm_r16<TileFloatR8<FloatR8::bf16>::Tile>,
      gemm_r16<TileFloatR8<FloatR8::f32>::Tile>},
     gated<false>,
