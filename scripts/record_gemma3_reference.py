@@ -1,13 +1,22 @@
 #!/usr/bin/env python3
 """Records what llama.cpp does with Gemma 3 270M (Q4_K_M), for tests/engine/test_gemma3.cpp:
-token ids of multilingual and chat-formatted texts, and greedy continuations of five prompts,
-on the Q4_K_M file (greedy.json) and on the same weights dequantized to F32 (greedy_f32.json).
+token ids of multilingual and chat-formatted texts, and greedy continuations of twenty prompts
+on the Q4_K_M file (greedy.json) and of the first five on the same weights dequantized to F32
+(greedy_f32.json).
 
 llama.cpp runs through llama-cpp-python's low-level calls: `tokenize` (with BOS, as the GGUF's
 tokenizer.ggml.add_bos_token asks, and with special-token parsing off and on), then `eval` of
 the prompt tokens in one batch and of each generated token alone, taking the argmax of the raw
 logits (no sampler). The margin between the best and second-best logit is kept with each token,
 so that a test failure at a near-tie can be told from a real difference.
+
+On the Q4_K_M file llama.cpp does not agree with itself: its products round activations to 8
+bits, and a different batch size sums in another order, flips a few of those roundings, and the
+flips grow through the layers to logits 0.1-0.5 RMS apart. So each Q4_K_M continuation is also
+decoded twice more, with the prompt fed one token at a time (n_batch 1) and with the whole
+sequence evaluated again in one batch at every step; `llama_cpp_stable` counts the leading
+tokens on which all three runs agree. On the first five prompts the n_batch 1 decoding keeps
+11, 23, 15, 40 and 8 of the 40 tokens: that is how close llama.cpp comes to itself.
 
 The F32 file is written next to the output's temporary directory with the gguf package
 (every tensor through gguf.quants.dequantize, metadata copied); the test writes its own with
@@ -53,7 +62,26 @@ GREEDY_PROMPTS = [
     "Il était une fois, dans un petit village au bord de la mer,",
     "Q: What is 12 times 7?\nA:",
     "<start_of_turn>user\nWrite a haiku about the sea.<end_of_turn>\n<start_of_turn>model\n",
+    "The quick brown fox jumps over the lazy dog. The quick brown fox",
+    "1, 2, 3, 4, 5, 6, 7, 8,",
+    "<start_of_turn>user\nTranslate to German: Good morning, how are you?<end_of_turn>\n"
+    "<start_of_turn>model\n",
+    "<start_of_turn>user\nList the planets of the solar system in order from the Sun."
+    "<end_of_turn>\n<start_of_turn>model\n",
+    "import numpy as np\n\ndef softmax(x):\n",
+    "Der Rhein ist ein Fluss in Europa. Er entspringt in",
+    "SELECT name, price FROM products WHERE",
+    "Monday, Tuesday, Wednesday,",
+    "<start_of_turn>user\nWhat is the capital of Japan? Answer in one word.<end_of_turn>\n"
+    "<start_of_turn>model\n",
+    "東京は日本の首都です。",
+    "The chemical symbol for gold is",
+    "<start_of_turn>user\nWrite a Python function that reverses a string.<end_of_turn>\n"
+    "<start_of_turn>model\n",
+    "Once upon a time, there was a little robot named",
+    "int main(void) {\n    printf(\"",
 ]
+N_F32_PROMPTS = 5  # greedy_f32.json: the first five
 
 
 def find_model():
@@ -64,18 +92,39 @@ def find_model():
     return result.stdout.strip()
 
 
-def greedy(llm, prompt_tokens, n_gen):
+def last_logits(llm):
+    """The logits after the last evaluated token, as float64."""
+    if llm._logits_all:
+        return np.array(llm.scores[llm.n_tokens - 1], dtype=np.float64)
+    # Without logits_all llama-cpp-python keeps no scores; the context holds the last row.
+    return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+
+
+def greedy(llm, prompt_tokens, n_gen, recompute=False):
+    """Greedy tokens and margins: the prompt in llm's batches, then each new token alone, or
+    (recompute) the whole sequence evaluated again in one batch for every token."""
     llm.reset()
     llm.eval(prompt_tokens)
     tokens, margins = [], []
     for _ in range(n_gen):
-        row = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float64)
+        row = last_logits(llm)
         top2 = np.sort(row)[-2:]
         t = int(np.argmax(row))
         tokens.append(t)
         margins.append(round(float(top2[1] - top2[0]), 4))
-        llm.eval([t])
+        if recompute:
+            llm.reset()
+            llm.eval(prompt_tokens + tokens)
+        else:
+            llm.eval([t])
     return tokens, margins
+
+
+def leading_same(*runs):
+    n = 0
+    while all(n < len(r) for r in runs) and all(r[n] == runs[0][n] for r in runs):
+        n += 1
+    return n
 
 
 def dequantize_file(src, dst):
@@ -98,18 +147,29 @@ def dequantize_file(src, dst):
     writer.close()
 
 
-def greedy_cases(llm, n_gen):
+def greedy_cases(llm, prompts, n_gen, llm_by_token=None, llm_last=None):
+    """The cases of greedy.json; with llm_by_token (the same model with n_batch 1) and llm_last
+    (with logits for the last token of a batch only), each with llama.cpp's two other decodings
+    and the tokens all three agree on."""
     cases = []
-    for prompt in GREEDY_PROMPTS:
+    for prompt in prompts:
         # As `agentrt generate` encodes a prompt: BOS, special-token text parsed only where the
         # prompt is chat-formatted (the dialect's text), else spelled out.
         special = prompt.startswith("<start_of_turn>")
         prompt_tokens = llm.tokenize(prompt.encode(), add_bos=True, special=special)
         tokens, margins = greedy(llm, prompt_tokens, n_gen)
         text = llm.detokenize(tokens).decode("utf-8", errors="replace")
-        cases.append({"prompt": prompt, "parse_special": special, "prompt_tokens": prompt_tokens,
-                      "greedy_tokens": tokens, "margins": margins, "text": text})
-        print(repr(prompt[:40]), "->", repr(text[:80]), "min margin %.3f" % min(margins))
+        case = {"prompt": prompt, "parse_special": special, "prompt_tokens": prompt_tokens,
+                "greedy_tokens": tokens, "margins": margins, "text": text}
+        if llm_by_token is not None:
+            by_token, _ = greedy(llm_by_token, prompt_tokens, n_gen)
+            recomputed, _ = greedy(llm_last, prompt_tokens, n_gen, recompute=True)
+            case["greedy_tokens_prompt_by_token"] = by_token
+            case["greedy_tokens_recomputed"] = recomputed
+            case["llama_cpp_stable"] = leading_same(tokens, by_token, recomputed)
+        cases.append(case)
+        print(repr(prompt[:40]), "->", repr(text[:60]), "min margin %.3f" % min(margins),
+              "stable %s" % case.get("llama_cpp_stable", "-"))
     return cases
 
 
@@ -136,14 +196,20 @@ def main():
             "ids_parse_special": llm.tokenize(text.encode(), add_bos=True, special=True),
         })
 
-    cases = greedy_cases(llm, args.n_gen)
-    del llm
+    # logits_all=False: logits of a batch's last token only (the others would cost a product
+    # with the 262k-token output matrix each).
+    llm_by_token = Llama(model_path=model, n_ctx=512, n_batch=1, n_ubatch=1,
+                         n_threads=args.threads, logits_all=False, verbose=False)
+    llm_last = Llama(model_path=model, n_ctx=512, n_batch=512, n_threads=args.threads,
+                     logits_all=False, verbose=False)
+    cases = greedy_cases(llm, GREEDY_PROMPTS, args.n_gen, llm_by_token, llm_last)
+    del llm, llm_by_token, llm_last
     with tempfile.TemporaryDirectory() as tmp:
         f32_path = pathlib.Path(tmp) / "gemma3-f32.gguf"
         dequantize_file(model, f32_path)
         llm = Llama(model_path=str(f32_path), n_ctx=512, n_batch=512, n_threads=args.threads,
                     logits_all=True, verbose=False)
-        cases_f32 = greedy_cases(llm, args.n_gen)
+        cases_f32 = greedy_cases(llm, GREEDY_PROMPTS[:N_F32_PROMPTS], args.n_gen)
         del llm
 
     args.out.mkdir(parents=True, exist_ok=True)

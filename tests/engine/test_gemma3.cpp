@@ -209,7 +209,7 @@ size_t greedy_same(const std::shared_ptr<const Model>& model, const json& c,
 }
 
 // On the same weights in F32, llama.cpp rounds no activation to 8 bits, and its logits agree
-// with agentrt's to 0.002-0.004 RMS (the logits' RMS is 5-11): every greedy token must be
+// with agentrt's to 0.001-0.013 RMS (the logits' RMS is 5-11): every greedy token must be
 // identical. The file is written here from the Q4_K_M one with dequantize_row, as the recording
 // script wrote its own with the gguf package.
 TEST_F(Gemma3Real, GreedyTokensOnDequantizedWeightsMatchLlamaCpp) {
@@ -245,19 +245,41 @@ TEST_F(Gemma3Real, GreedyTokensOnDequantizedWeightsMatchLlamaCpp) {
 }
 
 // On the Q4_K_M file both engines round activations to 8 bits before the integer dot products,
-// but not identically (llama.cpp also rounds its GELU input and output and its KV cache to fp16,
-// and sums in another order), and 8-bit rounding turns those small differences into larger ones:
-// after the five prompts the two engines' logits are 0.19-0.50 RMS apart (max 0.9-1.8 over the
-// 262k logits; the logits' own RMS is 5-11), where the same weights in F32 give 0.002-0.004.
-// Free-running greedy decoding therefore parts from llama.cpp's at the first position where the
-// two best tokens are closer than that, and everything after differs. So each position is
-// checked on its own, teacher-forced: agentrt reads llama.cpp's greedy tokens and must pick the
+// and 8-bit rounding turns any small difference (another order of float sums, llama.cpp's float16
+// GELU) into a larger one: a few roundings flip, and the flips grow through the 18 layers. The
+// two engines' logits end 0.13-0.95 RMS apart (the logits' own RMS is 5-11), where the same
+// weights in F32 give 0.001-0.013. llama.cpp is no closer to itself: fed the prompt one token at
+// a time instead of in one batch, its logits move 0.1-0.5 RMS, and its greedy continuations of
+// the first five prompts keep only 11, 23, 15, 40 and 8 of their 40 tokens
+// (scripts/record_gemma3_reference.py records those decodings for each prompt).
+//
+// So exact agreement on the quantized file is a matter of chance at each near-tie, for either
+// engine. Two checks. Free-running, at least five of the nineteen prompts (chosen before either
+// engine ran them) must give llama.cpp's continuation for 32 tokens or more: at recording,
+// agentrt's did on 6 and llama.cpp's own n_batch 1 decoding on 8 (the counts move with any
+// change to the order of float sums; a real bug in the forward pass drops them all). And each
+// position on its own, teacher-forced: agentrt reads llama.cpp's greedy tokens and must pick the
 // same next token at every position where llama.cpp's best leads its second by kNearTie or more.
+TEST_F(Gemma3Real, GreedyContinuationsMatchLlamaCppOnMostPrompts) {
+  const json ref = reference("greedy.json");
+  int identical = 0;
+  for (const json& c : ref.at("cases")) {
+    std::vector<Token> ours, expected;
+    const size_t same = greedy_same(model_, c, ours, expected);
+    std::printf("    (llama.cpp's other two decodings agree with it on %zu)\n",
+                c.at("llama_cpp_stable").get<size_t>());
+    identical += same >= 32;
+  }
+  std::printf("%d of %zu continuations identical to llama.cpp's for 32 tokens or more\n", identical,
+              ref.at("cases").size());
+  EXPECT_GE(identical, 5);
+}
+
 constexpr double kNearTie = 1.0;
 
 TEST_F(Gemma3Real, TeacherForcedGreedyMatchesLlamaCppExceptNearTies) {
   const json ref = reference("greedy.json");
-  ASSERT_EQ(ref.at("cases").size(), 5u);
+  ASSERT_GE(ref.at("cases").size(), 5u);
   int agree = 0, total = 0;
   for (const json& c : ref.at("cases")) {
     const std::string prompt = c.at("prompt").get<std::string>();
