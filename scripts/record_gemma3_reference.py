@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Records what llama.cpp does with Gemma 3 270M (Q4_K_M), for tests/engine/test_gemma3.cpp:
-token ids of multilingual and chat-formatted texts, and greedy continuations of twenty prompts
+token ids of multilingual and chat-formatted texts, and greedy continuations of nineteen prompts
 on the Q4_K_M file (greedy.json) and of the first five on the same weights dequantized to F32
 (greedy_f32.json).
 
