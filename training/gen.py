@@ -74,6 +74,26 @@ class Tools:
 
 SMALL = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
          "fifteen sixteen seventeen eighteen nineteen twenty").split()
+TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+# Wording variety (`--variety 1`, from stage 14 on): more number words, composed framings and chat,
+# more kinds of word problem. 0 leaves the output of earlier seeds unchanged, byte for byte, and
+# draws the same random numbers.
+VARIETY = 0
+
+
+def words(x):
+    """0 <= x < 100000 in words: "forty-two", "three hundred and five", "two thousand five hundred"."""
+    if x <= 20:
+        return SMALL[x]
+    if x < 100:
+        t, u = divmod(x, 10)
+        return TENS[t - 2] + ("-" + SMALL[u] if u else "")
+    if x < 1000:
+        h, rest = divmod(x, 100)
+        return SMALL[h] + " hundred" + (" and " + words(rest) if rest else "")
+    th, rest = divmod(x, 1000)
+    return words(th) + " thousand" + ((" and " if rest < 100 else " ") + words(rest) if rest else "")
 
 
 def num_text(r, x):
@@ -81,6 +101,8 @@ def num_text(r, x):
     if isinstance(x, int):
         if 0 <= x <= 20 and r.random() < 0.25:
             return SMALL[x]
+        if VARIETY and 20 < x < 100000 and (x < 100 or x % 100 == 0) and r.random() < 0.3:
+            return words(x)
         if abs(x) >= 1000 and r.random() < 0.4:
             return "{:,}".format(x)
     return fmt(x)
@@ -103,8 +125,48 @@ def pick(r, items):
     return items[r.randrange(len(items))]
 
 
+PRE_MORE = ["Quick one: ", "Could you help me out? ", "I was wondering: ", "Hey assistant, ", "Okay, ",
+            "So, ", "Here's one for you: ", "Question: ", "Right, next: ", "Hi there, ", "Good morning! ",
+            "Sorry to bother you, but ", "I'm stuck on this: ", "Help me with this: ", "Hello again. ",
+            "For my homework: ", "My friend asked me this: ", "I'd like to know: ", "Tell me: ",
+            "Can you figure this out? ", "One question: ", "Hmm, ", "Please, "]
+POST_MORE = [" :)", " Cheers!", " Thanks in advance.", " Much appreciated.", " Thanks so much!",
+             " I'm curious.", " No rush.", " Just the number, please.", " Thank you!!", " Ta.",
+             " Any idea?", " (asking for a friend)"]
+
+
+LOWER_AFTER_COMMA = {"What", "What's", "How", "Who", "Where", "When", "Which", "Find", "Solve", "Compute",
+                     "Calculate", "Convert", "Can", "If", "Is", "Are", "Do", "Does", "Give", "Tell", "A",
+                     "An", "The", "Split", "Add", "Simulate", "In", "At", "For"}
+
+
+def vary(r, question):
+    """The framings of `polite` and more: prefixes, suffixes, casing and punctuation."""
+    pre = pick(r, ["", "", "", "", "", "", "Quick question: ", "Please tell me: ", "Hi! ", "Hey, ",
+                   "I need some help. ", "Can you help? ", "Hello. ", "One more thing: "] + PRE_MORE)
+    post = pick(r, ["", "", "", "", "", "", " Thanks!", " Thank you.", " Please.", " Use the tools.",
+                    " I need an exact number."] + POST_MORE)
+    q = question
+    if pre and (pre[-2] in ".!?:" or pre.endswith("? ")) and q[:1].islower():
+        q = q[0].upper() + q[1:]
+    elif pre.endswith((", ", "but ")) and q.split(" ")[0] in LOWER_AFTER_COMMA:
+        q = q[0].lower() + q[1:]
+    style = r.random()
+    if style < 0.1:
+        q = q.lower()
+    elif style < 0.14:
+        q = q.upper() if len(q) < 40 else q
+    if r.random() < 0.15 and q[-1:] in ".?":
+        q = q[:-1]
+    elif r.random() < 0.05 and q.endswith("?"):
+        q += "??"
+    return pre + q + post
+
+
 def polite(r, question):
     """Optional framing around a question, so wording is composed rather than fixed."""
+    if VARIETY:
+        return vary(r, question)
     pre = pick(r, ["", "", "", "", "Quick question: ", "Please tell me: ", "Hi! ", "Hey, ",
                    "I need some help. ", "Can you help? ", "Hello. ", "One more thing: "])
     post = pick(r, ["", "", "", "", " Thanks!", " Thank you.", " Please.", " Use the tools.",
@@ -308,8 +370,76 @@ def money(r, x):
     return fmt(x) + (" " + word if word else ""), word
 
 
+CONTAINERS = [("tank", "litres"), ("pool", "litres"), ("barrel", "litres"), ("warehouse", "boxes"),
+              ("car park", "spaces"), ("stadium", "seats"), ("hard drive", "gigabytes"), ("jar", "sweets"),
+              ("bus", "seats"), ("hotel", "rooms"), ("reservoir", "cubic metres"), ("library", "books")]
+
+
+def calc_word_more(r):
+    """Word problems added with `--variety`: part of a whole, rates, roots, groups, change."""
+    k = r.randrange(6)
+    if k == 0:
+        (thing, unit), cap_ = pick(r, CONTAINERS), pick(r, [rand_num(r, 20, 900), rand_num(r, 10, 900) * 10])
+        p = pick(r, [10, 20, 25, 30, 40, 45, 60, 62, 75, 80, 85, 90, rand_num(r, 1, 99)])
+        q = pick(r, ["A {t} holds {c} {u} and is {p}% full. How many {u} are in it?",
+                     "The {t} has room for {c} {u}; {p} percent of it is used. How many {u} is that?",
+                     "{p}% of a {c}-{u1} {t} is taken. How many {u}?",
+                     "If a {t} of {c} {u} is {p} per cent full, how much does it contain?"]).format(
+            t=thing, u=unit, u1=unit.rstrip("s"), c=num_text(r, cap_), p=p)
+        expr = "%d*%d/100" % (cap_, p)
+        ans = ["There are {v} %s in it." % unit, "{v} %s." % unit, "It holds {v} %s." % unit]
+    elif k == 1:
+        a, b = rand_num(r, 50, 1200), pick(r, [rand_num(r, 2, 80), rand_num(r, 2, 60, 1)])
+        what = pick(r, [("I drove {a} km on {b} litres of fuel. How many km per litre is that?", "km per litre"),
+                        ("Last month I drove {a} kilometres and used {b} litres. What's my fuel economy in km per litre?",
+                         "km per litre"),
+                        ("A printer printed {a} pages in {b} minutes. How many pages per minute?", "pages per minute"),
+                        ("{a} litres of water flowed out in {b} hours. How many litres per hour?", "litres per hour"),
+                        ("I read {a} pages in {b} days. How many pages a day on average?", "pages a day"),
+                        ("A farm picked {a} kg of apples from {b} trees. How many kg per tree?", "kg per tree")])
+        q = what[0].format(a=num_text(r, a), b=fmt(b))
+        expr = "%d/%s" % (a, fmt(b))
+        ans = ["{v} %s." % what[1], "That is {v} %s." % what[1], "About {v} %s." % what[1]]
+    elif k == 2:
+        n = rand_num(r, 2, 30)
+        q = pick(r, ["What is the cube root of {c}?", "Work out the cube root of {c}.",
+                     "Which number cubed gives {c}?", "cube root of {c}?"]).format(c=num_text(r, n ** 3))
+        expr = pick(r, ["cbrt(%d)", "%d^(1/3)"]) % (n ** 3)
+        ans = ["The cube root is {v}.", "It is {v}.", "{v}."]
+    elif k == 3:
+        n, total = rand_num(r, 2, 12), pick(r, [rand_num(r, 20, 900), rand_num(r, 20, 900, 2)])
+        m, word = money(r, total)
+        q = pick(r, ["Divide {m} equally among {n} friends. How much each?",
+                     "{N} of us had dinner and the bill came to {m}. If we split it, what's each share?",
+                     "The taxi was {m} for {n} of us. How much per person?"]).format(
+            n=num_text(r, n), N=cap(num_text(r, n)), m=m)
+        expr = "%s/%d" % (fmt(total), n)
+        ans = ["Each pays {v}.", "Each share is {v}.", "{v} per person."]
+    elif k == 4:
+        n, each = rand_num(r, 2, 60), pick(r, [rand_num(r, 1, 90), rand_num(r, 1, 40, 2)])
+        m, word = money(r, each)
+        q = pick(r, ["I bought {n} {i}s at {m} each. What did I spend?",
+                     "How much do {n} {i}s cost at {m} apiece?",
+                     "Each {i} is {m}. What do {n} of them come to?"]).format(
+            n=num_text(r, n), i=pick(r, ITEMS), m=m)
+        expr = "%d*%s" % (n, fmt(each))
+        ans = ["That is {v}.", "You spent {v}.", "They cost {v} in total."]
+    else:
+        paid, cost = rand_num(r, 20, 500), rand_num(r, 1, 400, 2)
+        if cost >= paid:
+            raise Skip()
+        q = pick(r, ["I paid with {p} for something that cost {c}. How much change do I get?",
+                     "Something costs {c} and I hand over {p}. What's my change?"]).format(p=paid, c=fmt(cost))
+        expr = "%d-%s" % (paid, fmt(cost))
+        ans = ["Your change is {v}.", "You get {v} back.", "{v}."]
+    return q, expr, ans
+
+
 def gen_calc_word(r, env):
     k = r.randrange(15)
+    if VARIETY and r.random() < 0.35:
+        q, expr, ans = calc_word_more(r)
+        return calc_single(r, env, q, expr, q, answers=ans)
     if k == 0:
         price, p = rand_num(r, 10, 900), pick(r, [10, 15, 20, 25, 30, 40, 50, rand_num(r, 5, 70)])
         m, word = money(r, price)
@@ -446,8 +576,47 @@ def lin(a, var):
     return var if a == 1 else "-%s" % var if a == -1 else "%d*%s" % (a, var)
 
 
+NUMBER_WORDS = ["a number", "some number", "a certain number", "the number I'm thinking of"]
+
+
+def solver_more(r, env):
+    """Equations stated in words, added with `--variety`."""
+    k = r.randrange(3)
+    x = rand_num(r, -10, 40)
+    if k == 0:
+        a, b = pick(r, [2, 3, 4, 5, 6, 7, 8, 9, 10]), rand_num(r, 1, 60)
+        sign = pick(r, [1, -1])
+        c = a * x + sign * b
+        times = {2: "twice", 3: "three times"}.get(a, "%s times" % num_text(r, a))
+        q = pick(r, ["{T} {n} {pm} {b} is {c}. What is the number?",
+                     "If you take {n}, multiply it by {a} and {add} {b}, you get {c}. Find the number.",
+                     "I'm thinking of a number. {T} it {pm} {b} equals {c}. Which number is it?"]).format(
+            T=cap(times), n=pick(r, NUMBER_WORDS), pm="plus" if sign > 0 else "minus", a=a,
+            add="add" if sign > 0 else "subtract", b=b, c=c)
+        eq = "%d*x%+d=%d" % (a, sign * b, c)
+    elif k == 1:
+        m = pick(r, [2, 3, 4])
+        c = x * (1 + m)
+        q = pick(r, ["A number plus {m} times itself makes {c}. What is it?",
+                     "When I add {m} times a number to the number, I get {c}. What is the number?"]).format(
+            m=pick(r, [str(m), SMALL[m]]), c=c)
+        eq = "x+%d*x=%d" % (m, c)
+    else:
+        b = rand_num(r, 1, 50)
+        c = x + b
+        q = pick(r, ["{b} more than a number is {c}. Find the number.",
+                     "Some number increased by {b} gives {c}. What is the number?",
+                     "Solve for the number: it plus {b} equals {c}."]).format(b=num_text(r, b), c=c)
+        eq = "x+%d=%d" % (b, c)
+    return solver_single(r, env, q, eq, lambda res: (pick(r, ["The number is {s}.", "It is {s}.",
+                                                              "x = {s}."]).format(s=value_of(res, "x")),
+                                                     value_of(res, "x")))
+
+
 def gen_solver(r, env):
     k = r.randrange(9)
+    if VARIETY and r.random() < 0.25:
+        return solver_more(r, env)
     if k == 6:
         # unknown on both sides
         x, a, c = rand_num(r, -15, 30), pick(r, [2, 3, 4, 5, 6, 7, 9]), pick(r, [1, 2, 3])
@@ -996,7 +1165,13 @@ class Corpus:
 def gen_search(r, env):
     name, facts, _ = pick(r, env.corpus.entities)
     attr, value, questions, answers = pick(r, facts)
-    d = Dialogue("search", polite(r, pick(r, questions).format(n=name)), offered(r, ["search"]))
+    question = pick(r, questions).format(n=name)
+    if VARIETY and r.random() < 0.3:
+        low = question[0].lower() + question[1:]
+        question = pick(r, ["Do you know {l}", "Look this up for me: {q}", "According to your documents, {l}",
+                            "I read about {n} somewhere. {q}", "Search for {n}. {q}", "{q} I can't remember.",
+                            "Something about {n}: {q}", "Could you check: {l}"]).format(q=question, l=low, n=name)
+    d = Dialogue("search", polite(r, question), offered(r, ["search"]))
     res = d.step(env, [("search", {"query": name})])
     text = res[0][1]
     first = text.split("\n2. ")[0]
@@ -1249,8 +1424,79 @@ TOOL_WORDS = {"calculator": "do arithmetic with the calculator", "solver": "solv
               "search": "search the documents", "simulate": "simulate physical systems"}
 
 
+def _chat_line(r, heads, tails, marks=("!", ".", "", " :)", "!!", " :-)")):
+    line = pick(r, heads) + pick(r, tails) + pick(r, marks)
+    if r.random() < 0.15:
+        line = line.lower()
+    return line
+
+
+def chat_varied(r, tools):
+    """Composed small talk: greetings, thanks, farewells, capability questions, acknowledgements."""
+    k = r.randrange(7)
+    if k == 0:
+        q = _chat_line(r, ["Hello", "Hi", "Hey", "Hiya", "Good morning", "Good afternoon", "Good evening",
+                           "Greetings", "Howdy", "Hi hi", "Morning", "Hey hey"],
+                       ["", "", " there", " again", ", assistant", " everyone", " friend"])
+        if r.random() < 0.4:
+            q += " " + pick(r, ["I hope your day is going well.", "How's it going?", "Nice to meet you.",
+                                "Hope you're well.", "Just saying hi.", "Hope all is good.",
+                                "Lovely weather today.", "I'm back."])
+        a = pick(r, ["Hello! How can I help you?", "Hi! What can I do for you?", "Hello! Nice to hear from you. "
+                     "What do you need?", "Hi there! Ask me anything.", "Good to see you! How can I help?"])
+    elif k == 1:
+        q = _chat_line(r, ["Thanks", "Thank you", "Cheers", "Many thanks", "Thanks a lot", "Thank you so much",
+                           "Great, thanks", "Perfect, thank you", "Awesome, thanks", "Brilliant, cheers",
+                           "Thx", "Much appreciated"],
+                       ["", "", ", that was exactly what I needed", ", that helps", ", you're a star",
+                        ", that's perfect", " for the help", " for your help", ", very useful"])
+        a = pick(r, ["You're welcome!", "Glad to help.", "You're welcome. Anything else?",
+                     "Happy to help!", "Any time!"])
+    elif k == 2:
+        q = pick(r, ["", "", "Before I ask anything, ", "First, ", "Just wondering, ", "Quick question: ",
+                     "Hi! ", "Hello. "]) + pick(r, [
+            "what can you do?", "what sort of things can you help with?", "what are you able to do?",
+            "which tools do you have?", "what kinds of questions can you answer?", "how can you help me?",
+            "could you tell me what you can help with?", "what are your tools?", "what are you good at?"])
+        q = q[0].upper() + q[1:]
+        a = ("I can " + join_names([TOOL_WORDS[t] for t in tools]) + "." if tools
+             else "I have no tools right now, but I can chat.")
+    elif k == 3:
+        q = pick(r, ["", "", "Okay, ", "OK, ", "Alright, ", "Right, ", "Great. "]) + _chat_line(r, [
+            "bye", "goodbye", "see you", "that's all for now", "that's all", "I'm done for today",
+            "talk to you later", "take care", "see you tomorrow", "gotta go", "I'm off"], [""])
+        if r.random() < 0.3:
+            q += " " + pick(r, ["Bye!", "Goodbye!", "Thanks!", "See ya."])
+        q = q[0].upper() + q[1:]
+        a = pick(r, ["Goodbye!", "Bye! Come back any time.", "See you!", "Take care!"])
+    elif k == 4:
+        q = _chat_line(r, ["How are you", "How's your day going", "Are you there", "You there",
+                           "How are things", "Are you awake", "How do you do", "What's up"],
+                       ["", " today", " now"], ("?", "", "??", "? :)"))
+        a = pick(r, ["I'm fine, thanks. How can I help?", "Yes, I'm here. What do you need?",
+                     "All good here! What can I do for you?"])
+    elif k == 5:
+        q = _chat_line(r, ["OK", "Okay", "Got it", "Sounds good", "Nice", "Cool", "Great", "I see",
+                           "Interesting", "Makes sense", "Fair enough", "Wow"], ["", "", ", thanks", " then"])
+        a = pick(r, ["Glad it helps. Anything else?", "Great! Let me know if you need anything else.",
+                     "Anything else I can do?"])
+    else:
+        lang = pick(r, list(HELLO))
+        q = pick(r, ["Say hello in {l}.", "How do you say hello in {l}?", "What is hello in {l}?",
+                     "how would I greet someone in {l}?", "Teach me to say hi in {l}!"]).format(l=lang)
+        a = pick(r, ["{h}!", "In {l}, hello is \"{h}\".", "\"{h}\""]).format(h=HELLO[lang], l=lang)
+        return q, a, {"answer_contains": [HELLO[lang]]}
+    return q, a, {}
+
+
 def gen_chat(r, env):
     tools = offered(r, [])
+    if VARIETY:
+        q, a, expect = chat_varied(r, tools)
+        d = Dialogue("chat", q, tools)
+        d.answer(a)
+        d.expect = dict(expect, max_tool_calls=0)
+        return d
     k = r.randrange(6)
     if k == 0:
         q = pick(r, ["Hello!", "Hi", "Hi there!", "Good morning.", "Hey!", "Hello, who are you?"])
@@ -1292,13 +1538,18 @@ GENERATORS = [(gen_calc_arith, 10), (gen_calc_func, 8), (gen_calc_word, 12), (ge
               (gen_chat, 5)]
 
 
+GENERATORS_VARIED = [(gen_calc_arith, 10), (gen_calc_func, 8), (gen_calc_word, 14), (gen_solver, 10),
+                     (gen_sql, 18), (gen_search, 16), (gen_simulate, 8), (gen_multi, 8), (gen_parallel, 5),
+                     (gen_chat, 8)]
+
+
 class Env:
     def __init__(self, tools, corpus, shop):
         self.tools, self.corpus, self.shop = tools, corpus, shop
 
 
-def draw(r, env, generators=GENERATORS):
-    funcs, weights = zip(*generators)
+def draw(r, env, generators=None):
+    funcs, weights = zip(*(generators or (GENERATORS_VARIED if VARIETY else GENERATORS)))
     while True:
         gen = r.choices(funcs, weights)[0]
         try:
@@ -1477,9 +1728,13 @@ def main():
         s.add_argument("-n", type=int, default=1000)
         s.add_argument("--docs", type=int, default=3000, help="generated documents")
         s.add_argument("--out", required=True)
+        s.add_argument("--variety", type=int, default=0, choices=(0, 1),
+                       help="1: the wider wording of stage 14 on (0 reproduces earlier seeds)")
         if name == "copy":
             s.add_argument("--names", type=float, default=0.25, help="share of made-up names")
     args = p.parse_args()
+    global VARIETY
+    VARIETY = args.variety
     if args.cmd == "tasks":
         pathlib.Path(args.out).mkdir(parents=True, exist_ok=True)
     {"dialogues": cmd_dialogues, "tasks": cmd_tasks, "golden": cmd_golden,
