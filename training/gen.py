@@ -76,8 +76,8 @@ SMALL = ("zero one two three four five six seven eight nine ten eleven twelve th
          "fifteen sixteen seventeen eighteen nineteen twenty").split()
 TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 
-# Wording variety (`--variety 1`, from stage 14 on): more number words, composed framings and chat,
-# more kinds of word problem. 0 leaves the output of earlier seeds unchanged, byte for byte, and
+# Wording variety (`--variety 1`, stages 12 and 13 of the recipe): more number words, composed
+# framings and chat, more kinds of word problem. 0 leaves the output of earlier seeds unchanged, byte for byte, and
 # draws the same random numbers.
 VARIETY = 0
 
@@ -1729,7 +1729,7 @@ def main():
         s.add_argument("--docs", type=int, default=3000, help="generated documents")
         s.add_argument("--out", required=True)
         s.add_argument("--variety", type=int, default=0, choices=(0, 1),
-                       help="1: the wider wording of stage 14 on (0 reproduces earlier seeds)")
+                       help="1: the wider wording of stages 12 and 13 (0 reproduces the earlier seeds)")
         if name == "copy":
             s.add_argument("--names", type=float, default=0.25, help="share of made-up names")
     args = p.parse_args()
