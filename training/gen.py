@@ -408,7 +408,7 @@ def calc_word_more(r):
         ans = ["The cube root is {v}.", "It is {v}.", "{v}."]
     elif k == 3:
         n, total = rand_num(r, 2, 12), pick(r, [rand_num(r, 20, 900), rand_num(r, 20, 900, 2)])
-        m, word = money(r, total)
+        m, _ = money(r, total)
         q = pick(r, ["Divide {m} equally among {n} friends. How much each?",
                      "{N} of us had dinner and the bill came to {m}. If we split it, what's each share?",
                      "The taxi was {m} for {n} of us. How much per person?"]).format(
@@ -417,7 +417,7 @@ def calc_word_more(r):
         ans = ["Each pays {v}.", "Each share is {v}.", "{v} per person."]
     elif k == 4:
         n, each = rand_num(r, 2, 60), pick(r, [rand_num(r, 1, 90), rand_num(r, 1, 40, 2)])
-        m, word = money(r, each)
+        m, _ = money(r, each)
         q = pick(r, ["I bought {n} {i}s at {m} each. What did I spend?",
                      "How much do {n} {i}s cost at {m} apiece?",
                      "Each {i} is {m}. What do {n} of them come to?"]).format(
