@@ -36,13 +36,24 @@ from model import Config, Llama  # noqa: E402
 MEASURE_STEPS = 6  # steps timed (after 2 warm-up steps) to plan a --minutes schedule
 
 
+# Classes of a token in the `target` arrays: not model output (a prompt, question or tool
+# result), model output, and model output that answers after a tool result (--answer-weight).
+PROMPT, OUTPUT, ANSWER = 0, 1, 2
+
+
 def tokenize_dialogue(sp, chunks):
-    """-> (ids, is_target) lists: BOS, then each chunk's tokens."""
-    ids, target = [tok.BOS_ID], [False]
+    """-> (ids, target) lists: BOS, then each chunk's tokens; target holds each token's class."""
+    ids, target = [tok.BOS_ID], [PROMPT]
+    seen_result = False
     for text, is_model_output in chunks:
         piece = tok.encode(sp, text)
         ids += piece
-        target += [bool(is_model_output)] * len(piece)
+        if not is_model_output:
+            cls = PROMPT
+            seen_result = seen_result or "<tool_response>" in text
+        else:
+            cls = ANSWER if seen_result and "<tool_call>" not in text else OUTPUT
+        target += [cls] * len(piece)
     return ids, target
 
 
@@ -64,7 +75,7 @@ def load_dialogues(path, sp, n_ctx, long_policy):
 
 
 def pack(dialogues, n_ctx):
-    """Whole dialogues packed into rows of n_ctx: tokens, is_target and doc (per-row dialogue
+    """Whole dialogues packed into rows of n_ctx: tokens, target (token classes) and doc (per-row dialogue
     number; -1 on padding), each (n_rows, n_ctx)."""
     rows, row = [], []
     for d in dialogues:
@@ -80,7 +91,7 @@ def pack(dialogues, n_ctx):
 def pack_rows(rows, n_ctx):
     """Rows, each a list of dialogues, as the tensors `pack` returns."""
     tokens = np.zeros((len(rows), n_ctx), np.int16)
-    target = np.zeros((len(rows), n_ctx), np.bool_)
+    target = np.zeros((len(rows), n_ctx), np.int8)
     doc = np.full((len(rows), n_ctx), -1, np.int16)
     for r, row in enumerate(rows):
         pos = 0
@@ -93,7 +104,7 @@ def pack_rows(rows, n_ctx):
 
 
 def one_per_row(dialogues, n_ctx):
-    """One dialogue per row, rows sorted by length (for --bucket): tokens, is_target, doc (0 on
+    """One dialogue per row, rows sorted by length (for --bucket): tokens, target, doc (0 on
     the dialogue, -1 on padding), each (n_rows, n_ctx)."""
     dialogues = sorted(dialogues, key=lambda d: len(d[0]))
     return pack_rows([[d] for d in dialogues], n_ctx)
@@ -113,26 +124,31 @@ def buckets(doc, tokens_per_step):
     return out
 
 
-def batch_loss(model, tokens, target, doc, bf16, prompt_weight=0.0, valid=None):
-    """Mean cross-entropy over target positions, and their count. Rows (B, n_ctx): position t
-    predicts token t + 1. With PROMPT_WEIGHT > 0 the other tokens of the dialogues (VALID: not
-    padding; default doc >= 0) count too, each with that weight: the prompts, questions and tool
-    results are where copying can be learned from far more examples than the answers give."""
+def batch_loss(model, tokens, target, doc, bf16, prompt_weight=0.0, valid=None, answer_weight=1.0):
+    """Mean cross-entropy over model-output positions, and their count. Rows (B, n_ctx): position
+    t predicts token t + 1; target holds the token classes (PROMPT, OUTPUT, ANSWER). With
+    PROMPT_WEIGHT > 0 the other tokens of the dialogues (VALID: not padding; default doc >= 0)
+    count too, each with that weight: the prompts, questions and tool results are where copying
+    can be learned from far more examples than the answers give. ANSWER_WEIGHT weighs the answers
+    written after a tool result, where the model must pick the asked-for fact out of the result."""
     tokens = tokens.long()
     x, y = tokens[:, :-1], tokens[:, 1:]
-    want = target[:, 1:]  # is_target is only set inside a dialogue, never on its BOS
+    cls = target[:, 1:]  # a target class is only set inside a dialogue, never on its BOS
+    want = cls > 0
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         logits = model(x, None if doc is None else doc[:, :-1].long())
     n = int(want.sum())
     if n == 0:
         return logits.sum() * 0.0, 0
-    if prompt_weight <= 0:
+    if prompt_weight <= 0 and answer_weight == 1.0:
         return F.cross_entropy(logits[want].float(), y[want]), n
     if valid is None:
         valid = doc >= 0
     valid = valid[:, 1:]
-    weight = torch.where(want, torch.ones_like(y, dtype=torch.float32),
-                         torch.full_like(y, prompt_weight, dtype=torch.float32)) * valid
+    weight = torch.full_like(y, prompt_weight, dtype=torch.float32)
+    weight[cls == OUTPUT] = 1.0
+    weight[cls == ANSWER] = answer_weight
+    weight = weight * valid
     loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1),
                            reduction="none")
     return (loss * weight.reshape(-1)).sum() / weight.sum(), n
@@ -198,6 +214,8 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--prompt-weight", type=float, default=0.0,
                     help="loss weight of the tokens that are not model output (0: answers only)")
+    ap.add_argument("--answer-weight", type=float, default=1.0,
+                    help="loss weight of the answers written after a tool result (model output: 1)")
     ap.add_argument("--init", default="",
                     help="start from this checkpoint's or F32/F16 GGUF's weights and shape "
                          "(a new schedule)")
@@ -241,7 +259,7 @@ def run(args, out, log_file):
     n_eval = max(1, int(len(dialogues) * args.eval_frac)) if len(dialogues) > 1 else 0
     train_data = (one_per_row if args.bucket else pack)(dialogues[n_eval:], args.ctx)
     eval_data = tuple(d[:args.eval_rows] for d in pack(dialogues[:n_eval], args.ctx))
-    n_target = int(train_data[1].sum())
+    n_target = int((train_data[1] > 0).sum())
     log(f"data: {len(dialogues)} dialogues ({n_long} longer than {args.ctx}: {args.long}), "
         f"{n_eval} held out; {train_data[0].shape[0]} rows, fill "
         f"{float((train_data[2] >= 0).float().mean()):.2f}, {n_target} target tokens "
@@ -358,7 +376,8 @@ def run(args, out, log_file):
         for group in opt.param_groups:
             group["lr"] = lr
         tokens, target, doc, valid = batch
-        loss, n = batch_loss(model, tokens, target, doc, bf16, args.prompt_weight, valid)
+        loss, n = batch_loss(model, tokens, target, doc, bf16, args.prompt_weight, valid,
+                             args.answer_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)

@@ -49,9 +49,40 @@ class Train(unittest.TestCase):
         self.assertEqual(ids[0], tok.BOS_ID)
         self.assertEqual(ids, [tok.BOS_ID] + tok.encode(self.sp, CHUNKS[0][0]) +
                          tok.encode(self.sp, CHUNKS[1][0]))
-        output = [i for i, t in zip(ids, target) if t]
+        output = [i for i, t in zip(ids, target) if t != train.PROMPT]
         self.assertEqual(output, tok.encode(self.sp, "5<|im_end|>"))
         self.assertEqual(output[-1], tok.eos_id(self.sp))
+
+    def test_answers_after_a_tool_result_are_their_own_class(self):
+        chunks = [["<|im_start|>user\nAdd 2 and 3.<|im_end|>\n<|im_start|>assistant\n", False],
+                  ["<tool_call>\n{}\n</tool_call><|im_end|>", True],
+                  ["\n<|im_start|>user\n<tool_response>\n5\n</tool_response><|im_end|>\n"
+                   "<|im_start|>assistant\n", False],
+                  ["5<|im_end|>", True]]
+        ids, target = train.tokenize_dialogue(self.sp, chunks)
+        lengths = [len(tok.encode(self.sp, text)) for text, _ in chunks]
+        want = [train.PROMPT] * (1 + lengths[0]) + [train.OUTPUT] * lengths[1] + \
+            [train.PROMPT] * lengths[2] + [train.ANSWER] * lengths[3]
+        self.assertEqual(target, want)
+        # Without a tool result before it, an answer is plain model output.
+        self.assertNotIn(train.ANSWER, train.tokenize_dialogue(self.sp, CHUNKS)[1])
+
+        # The answer weight scales exactly the ANSWER positions' share of the loss.
+        torch.manual_seed(0)
+        model = train.Llama(train.Config(n_vocab=self.sp.get_piece_size(), n_ctx=64, n_embd=32,
+                                         n_layer=1, head_dim=16))
+        tokens, cls, doc = train.one_per_row([(ids, target)], 64)
+        n = len(ids)
+        tokens, cls, doc = tokens[:, :n], cls[:, :n], doc[:, :n]
+        logits = model(tokens[:, :-1].long(), doc[:, :-1].long())
+        per_token = torch.nn.functional.cross_entropy(logits[0].float(), tokens[0, 1:].long(),
+                                                      reduction="none")
+        c = cls[0, 1:]
+        for aw in (1.0, 3.0):
+            w = torch.where(c == train.ANSWER, aw, torch.where(c == train.OUTPUT, 1.0, 0.2))
+            got, count = train.batch_loss(model, tokens, cls, doc, False, 0.2, None, aw)
+            self.assertAlmostEqual(float(got), float((per_token * w).sum() / w.sum()), places=5)
+            self.assertEqual(count, lengths[1] + lengths[3])
 
     def test_budget_checkpoint_resume(self):
         out = Path(self.tmp.name) / "run"
