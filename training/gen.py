@@ -76,9 +76,12 @@ SMALL = ("zero one two three four five six seven eight nine ten eleven twelve th
          "fifteen sixteen seventeen eighteen nineteen twenty").split()
 TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 
-# Wording variety (`--variety 1`, stages 12 and 13 of the recipe): more number words, composed
-# framings and chat, more kinds of word problem. 0 leaves the output of earlier seeds unchanged, byte for byte, and
-# draws the same random numbers.
+# Wording variety (`--variety 1`, stages 12 to 14 of the recipe): more number words, composed
+# framings and chat, more kinds of word problem. `--variety 2` adds to that a sentence of
+# context before some questions, equations set up from classic word problems (ages, coins,
+# tickets, catch-up, pipes, mixtures, parts) and more ways to ask about a projectile. Each level
+# leaves the output of the levels below it unchanged, byte for byte, and draws the same random
+# numbers.
 VARIETY = 0
 
 
@@ -160,7 +163,22 @@ def vary(r, question):
         q = q[:-1]
     elif r.random() < 0.05 and q.endswith("?"):
         q += "??"
+    if VARIETY >= 2 and r.random() < 0.25:
+        return pick(r, CONTEXT) + pre + q + post
     return pre + q + post
+
+
+# Sentences of context before a question (`--variety 2`): the question is still the last thing
+# asked, but it is no longer the first thing said.
+CONTEXT = ["I'm helping my niece with her homework. ", "This came up at dinner last night. ",
+           "My manager asked me to check this before the meeting. ", "I'm writing a quiz for my class. ",
+           "Settle an argument for us. ", "I've been going round in circles on this one. ",
+           "I'm putting a report together. ", "My teacher set this as an exercise. ",
+           "I read about this earlier and got curious. ", "I have an exam tomorrow. ",
+           "We're planning a trip next month. ", "My brother and I can't agree on this. ",
+           "I couldn't sleep, so I started wondering. ", "Just checking my own working here. ",
+           "It's for a pub quiz tonight. ", "I'm new to all this, so bear with me. ",
+           "My calculator's battery died. ", "A colleague sent me this puzzle. "]
 
 
 def polite(r, question):
@@ -613,10 +631,136 @@ def solver_more(r, env):
                                                      value_of(res, "x")))
 
 
+COINS = [5, 10, 20, 25, 50]
+PIPE_HOURS = [(3, 6), (4, 12), (6, 12), (10, 15), (6, 3), (20, 30), (12, 24), (2, 2), (5, 20), (9, 18),
+              (8, 24), (12, 36), (4, 4), (15, 10), (30, 20), (6, 6), (14, 35)]
+
+
+def solver_words(r, env):
+    """Equations set up from classic word problems (`--variety 2`): the model names the unknowns,
+    writes the system and answers with the one asked for."""
+    k = r.randrange(8)
+    p1, p2 = r.sample(PEOPLE, 2)
+    if k == 0:  # ages, now and in or some years ago
+        m, later = pick(r, [2, 3]), rand_num(r, 1, 12)
+        b = rand_num(r, later + 1 if r.random() < 0.5 else 1, 30)
+        if r.random() < 0.5:
+            gap = (m - 1) * (b + later)
+            when, eq2 = "In {y} years", "a+%d=%d*(b+%d)" % (later, m, later)
+            tense = "will be"
+        else:
+            if b <= later:
+                raise Skip()
+            gap = (m - 1) * (b - later)
+            when, eq2 = "{y} years ago", "a-%d=%d*(b-%d)" % (later, m, later)
+            tense = "was"
+        times = {2: "twice", 3: "three times"}[m]
+        q = pick(r, ["{A} is {g} years older than {B}. {W}, {A} {t} {x} as old as {B}. How old is {B} now?",
+                     "{W} {A} {t} {x} as old as {B}, and {A} is {g} years older. What is {B}'s age today?"]
+                 ).format(A=p1, B=p2, g=num_text(r, gap), W=when.format(y=num_text(r, later)), t=tense, x=times)
+        eq, var, ans = "a=b+%d; %s" % (gap, eq2), "b", ["{B} is {v} now.", "{B} is {v} years old."]
+    elif k == 1:  # coins
+        lo, hi = sorted(r.sample(COINS, 2))
+        n_lo, n_hi = rand_num(r, 1, 30), rand_num(r, 1, 30)
+        total = lo * n_lo + hi * n_hi
+        q = pick(r, ["I have {n} coins, all {lo}-cent and {hi}-cent ones, worth {t} cents in all. "
+                     "How many {hi}-cent coins are there?",
+                     "A jar holds {n} coins of {lo} and {hi} cents. Together they are worth {t} cents. "
+                     "How many of the {hi}-cent coins are in it?"]).format(n=n_lo + n_hi, lo=lo, hi=hi, t=total)
+        eq, var, ans = "l+h=%d; %d*l+%d*h=%d" % (n_lo + n_hi, lo, hi, total), "h", \
+            ["There are {v} of them.", "{v} coins.", "There are {v} {hi}-cent coins."]
+        ans = [a.replace("{hi}", str(hi)) for a in ans]
+    elif k == 2:  # tickets
+        pa, pc = rand_num(r, 8, 30), rand_num(r, 2, 7)
+        na, nc = rand_num(r, 5, 200), rand_num(r, 5, 200)
+        takings = pa * na + pc * nc
+        q = pick(r, ["A theatre sold {n} tickets. Adults paid {a} and children paid {c}, and the takings "
+                     "were {t}. How many child tickets were sold?",
+                     "{n} people came to the show: adult tickets cost {a}, child tickets {c}. If the box "
+                     "office took {t}, how many children came?"]).format(n=na + nc, a=pa, c=pc, t=takings)
+        eq, var, ans = "a+c=%d; %d*a+%d*c=%d" % (na + nc, pa, pc, takings), "c", \
+            ["{v} child tickets were sold.", "{v} children came.", "There were {v} children."]
+    elif k == 3:  # catch-up
+        head, t = pick(r, [1, 2, 3]), rand_num(r, 1, 8)
+        diff = pick(r, [10, 15, 20, 30, 40])
+        if diff * t % head:
+            raise Skip()
+        slow = diff * t // head
+        fast = slow + diff
+        v1, v2 = r.sample(VEHICLES, 2)
+        hours = "an hour" if head == 1 else "%s hours" % num_text(r, head)
+        q = pick(r, ["A {a} leaves at {s} km/h. {H} later a {b} follows along the same route at {f} km/h. "
+                     "How many hours after it starts does the {b} catch up?",
+                     "A {b} going {f} km/h sets off {h} after a {a} going {s} km/h along the same route. "
+                     "How long does the {b} take to catch it?"]).format(
+            a=v1, b=v2, s=slow, f=fast, h=hours, H=cap(hours))
+        eq, var, ans = "%d*t=%d*(t+%d)" % (fast, slow, head), "t", \
+            ["It catches up after {v} hours.", "After {v} hours.", "It takes {v} hours."]
+    elif k == 4:  # two pipes
+        ha, hb = pick(r, PIPE_HOURS)
+        if r.random() < 0.5:
+            q = pick(r, ["One pipe can fill a {w} in {a} hours and another in {b} hours. How long do they "
+                         "take together?",
+                         "A {w} fills in {a} hours from one tap and in {b} hours from another. With both "
+                         "open, how many hours does it take?"]).format(
+                w=pick(r, ["tank", "pool", "bath", "cistern"]), a=ha, b=hb)
+        else:
+            what, verb = pick(r, [("field", "mow"), ("wall", "paint"), ("report", "write"),
+                                  ("garden", "weed"), ("fence", "paint")])
+            q = pick(r, ["{A} can {v} the {w} in {a} hours; {B} needs {b} hours. Working together, how "
+                         "many hours does it take?",
+                         "Alone, {A} would {v} the {w} in {a} hours and {B} in {b}. How long if they work "
+                         "together?"]).format(v=verb, w=what, a=ha, b=hb, A=p1, B=p2)
+        eq, var, ans = "t/%d+t/%d=1" % (ha, hb), "t", \
+            ["Together it takes {v} hours.", "{v} hours.", "They need {v} hours together."]
+    elif k == 5:  # mixture
+        pa, pb = sorted(r.sample([5, 10, 15, 20, 25, 30, 40, 50, 60, 80], 2))
+        la, lb = rand_num(r, 1, 40), rand_num(r, 1, 40)
+        total = la + lb
+        mix = (pa * la + pb * lb) / total
+        if mix != int(mix):
+            raise Skip()
+        q = pick(r, ["How many litres of a {a}% solution must be mixed with a {b}% solution to get {t} litres "
+                     "at {m}%?",
+                     "I want {t} litres of {m}% syrup from a {a}% one and a {b}% one. How many litres of the "
+                     "{a}% syrup do I need?"]).format(a=pa, b=pb, t=total, m=int(mix))
+        eq, var, ans = "x+y=%d; %d*x+%d*y=%d" % (total, pa, pb, int(mix) * total), "x", \
+            ["{v} litres of it.", "You need {v} litres.", "{v} litres."]
+    elif k == 6:  # consecutive numbers
+        (step, kind), x = pick(r, [(1, ""), (2, " even"), (2, " odd")]), rand_num(r, -20, 80)
+        if (kind == " even" and x % 2) or (kind == " odd" and not x % 2):
+            x += 1
+        count = pick(r, [2, 3, 4])
+        total = sum(x + step * i for i in range(count))
+        terms = "+".join("x" if i == 0 else "(x+%d)" % (step * i) for i in range(count))
+        q = pick(r, ["{C} consecutive{k} numbers add up to {t}. What is the smallest?",
+                     "The sum of {c} consecutive{k} integers is {t}. Find the first of them."]).format(
+            C=cap(SMALL[count]), c=SMALL[count], k=kind, t=total)
+        eq, var, ans = "%s=%d" % (terms, total), "x", ["The smallest is {v}.", "It is {v}.", "{v}."]
+    else:  # parts of a whole
+        m, small = pick(r, [2, 3, 4, 5]), rand_num(r, 1, 90)
+        extra = rand_num(r, -10, 20)
+        big = m * small + extra
+        if big <= small:
+            raise Skip()
+        more = "" if not extra else " plus %d" % extra if extra > 0 else " minus %d" % -extra
+        q = pick(r, ["Split {t} into two parts so that the larger is {m} times the smaller{e}. "
+                     "What is the smaller part?",
+                     "{A} and {B} share {t} sweets. {A} gets {m} times as many as {B}{e}. How many does {B} get?"]
+                 ).format(t=small + big, m=m, e=more, A=p1, B=p2)
+        eq, var, ans = "a+b=%d; a=%d*b%+d" % (small + big, m, extra) if extra else \
+            "a+b=%d; a=%d*b" % (small + big, m), "b", ["The smaller part is {v}.", "{v}.", "It is {v}."]
+    ans = pick(r, ans)
+    return solver_single(r, env, q, eq, lambda res: (ans.format(v=value_of(res, var), B=p2),
+                                                     value_of(res, var)))
+
+
 def gen_solver(r, env):
     k = r.randrange(9)
     if VARIETY and r.random() < 0.25:
         return solver_more(r, env)
+    if VARIETY >= 2 and r.random() < 0.3:
+        return solver_words(r, env)
     if k == 6:
         # unknown on both sides
         x, a, c = rand_num(r, -15, 30), pick(r, [2, 3, 4, 5, 6, 7, 9]), pick(r, [1, 2, 3])
@@ -1199,8 +1343,26 @@ def sim_result(text, label):
     raise Skip()
 
 
+PROJECTILE_ASKS = [  # (label, questions, answers) for `--variety 2`
+    ("range", ["How far does it land?", "How far does it travel?", "What is its range?",
+               "How far away does it come down?", "What horizontal distance does it cover?",
+               "At what distance does it hit the ground?", "How far from the launch point does it land?",
+               "Where does it land, measured along the ground?"],
+     ["It lands {v} m away.", "The range is {v} m.", "It comes down {v} m away."]),
+    ("flight time", ["How long is it in the air?", "What is the flight time?", "When does it hit the ground?",
+                     "How many seconds until it lands?", "For how long does it fly?",
+                     "What is its time of flight?", "After how many seconds does it come down?"],
+     ["It is in the air for {v} s.", "The flight time is {v} s.", "It lands after {v} s."]),
+    ("maximum height", ["How high does it go?", "What is its maximum height?",
+                        "What is the highest point it reaches?", "How high does it climb?",
+                        "What peak height does it reach?", "What is its greatest height above the ground?"],
+     ["It reaches {v} m.", "Its maximum height is {v} m.", "The highest point is {v} m."])]
+
+
 def gen_simulate(r, env):
     k = r.randrange(10)
+    if VARIETY >= 2 and r.random() < 0.25:
+        k = r.randrange(3)  # more projectiles, whose three questions are easily confused
     if k == 7:
         v0, height = rand_num(r, 2, 40), rand_num(r, 2, 100)
         question = pick(r, ["A stone is thrown horizontally at {v} m/s from a height of {h} m. How far does it land?",
@@ -1238,13 +1400,17 @@ def gen_simulate(r, env):
         thrown = pick(r, ["A ball is thrown", "A stone is launched", "A projectile is fired",
                           "I throw a ball"])
         setup = "%s at %d m/s at %d degrees%s." % (thrown, v0, angle, where)
-        label, q, ans = pick(r, [
-            ("range", pick(r, ["How far does it land?", "How far does it travel?", "What is its range?"]),
-             "It lands {v} m away."),
-            ("flight time", pick(r, ["How long is it in the air?", "What is the flight time?",
-                                     "When does it hit the ground?"]), "It is in the air for {v} s."),
-            ("maximum height", pick(r, ["How high does it go?", "What is its maximum height?"]),
-             "It reaches {v} m.")])
+        if VARIETY >= 2:
+            label, questions, answers = pick(r, PROJECTILE_ASKS)
+            q, ans = pick(r, questions), pick(r, answers)
+        else:
+            label, q, ans = pick(r, [
+                ("range", pick(r, ["How far does it land?", "How far does it travel?", "What is its range?"]),
+                 "It lands {v} m away."),
+                ("flight time", pick(r, ["How long is it in the air?", "What is the flight time?",
+                                         "When does it hit the ground?"]), "It is in the air for {v} s."),
+                ("maximum height", pick(r, ["How high does it go?", "What is its maximum height?"]),
+                 "It reaches {v} m.")])
         question = setup + " " + q
         args = {"params": params, "preset": "projectile", "samples": 2}
     elif k == 3:
@@ -1728,8 +1894,10 @@ def main():
         s.add_argument("-n", type=int, default=1000)
         s.add_argument("--docs", type=int, default=3000, help="generated documents")
         s.add_argument("--out", required=True)
-        s.add_argument("--variety", type=int, default=0, choices=(0, 1),
-                       help="1: the wider wording of stages 12 and 13 (0 reproduces the earlier seeds)")
+        s.add_argument("--variety", type=int, default=0, choices=(0, 1, 2),
+                       help="1: the wider wording of stages 12-14; 2: also context sentences, "
+                            "word problems for the solver, projectile wording (0 reproduces the "
+                            "earlier seeds)")
         if name == "copy":
             s.add_argument("--names", type=float, default=0.25, help="share of made-up names")
     args = p.parse_args()

@@ -25,6 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 PINNED = {
     (1, 0): "3a292127b754760aeaeaabb61ca3b9ecefc3d18658f56116a2d5eda190908480",
     (8, 1): "c0e2c5aabe9c18f771b008243ea65f01b06855fc94a7fb9ef83f2d5da0984e36",
+    (12, 2): "8f29269082a39158e91d1b9e112cd227b702ec7a17735f913960700620a10d6d",
 }
 
 
