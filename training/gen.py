@@ -76,7 +76,7 @@ SMALL = ("zero one two three four five six seven eight nine ten eleven twelve th
          "fifteen sixteen seventeen eighteen nineteen twenty").split()
 TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 
-# Wording variety (`--variety 1`, stages 12 to 14 of the recipe): more number words, composed
+# Wording variety (`--variety 1`, stages 12 to 15 of the recipe): more number words, composed
 # framings and chat, more kinds of word problem. `--variety 2` adds to that a sentence of
 # context before some questions, equations set up from classic word problems (ages, coins,
 # tickets, catch-up, pipes, mixtures, parts) and more ways to ask about a projectile. Each level
@@ -1895,7 +1895,7 @@ def main():
         s.add_argument("--docs", type=int, default=3000, help="generated documents")
         s.add_argument("--out", required=True)
         s.add_argument("--variety", type=int, default=0, choices=(0, 1, 2),
-                       help="1: the wider wording of stages 12-14; 2: also context sentences, "
+                       help="1: the wider wording of stages 12-15; 2: also context sentences, "
                             "word problems for the solver, projectile wording (0 reproduces the "
                             "earlier seeds)")
         if name == "copy":
