@@ -64,7 +64,7 @@ python3 training/gen.py copy --seed 17 --names 0.9 -n 15000 --out "$out/copy-nam
 python3 training/gen.py dialogues --seed 3 -n 60000 --docs 8000 --out "$out/data3.jsonl"
 python3 training/gen.py copy --seed 18 --names 0.9 -n 12000 --out "$out/copy-names-18.jsonl"
 for seed in 4 5 6 7 8 9 10 11; do
-  variety=$((seed >= 12 ? 2 : seed >= 8 ? 1 : 0))
+  variety=$((seed >= 8 ? 1 : 0))
   python3 training/gen.py dialogues --seed $seed -n $((seed >= 11 ? 90000 : 60000)) --docs 8000 \
     --variety $variety \
     --out "$out/data$seed.jsonl"

@@ -75,8 +75,8 @@ def load_dialogues(path, sp, n_ctx, long_policy):
 
 
 def pack(dialogues, n_ctx):
-    """Whole dialogues packed into rows of n_ctx: tokens, target (token classes) and doc (per-row dialogue
-    number; -1 on padding), each (n_rows, n_ctx)."""
+    """Whole dialogues packed into rows of n_ctx: tokens, target (token classes) and doc
+    (per-row dialogue number; -1 on padding), each (n_rows, n_ctx)."""
     rows, row = [], []
     for d in dialogues:
         if sum(len(ids) for ids, _ in row) + len(d[0]) > n_ctx:
