@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <span>
 #include <stdexcept>
 
 namespace agentrt::agent {
@@ -32,6 +33,78 @@ std::size_t common_prefix(std::string_view a, std::string_view b) {
   std::size_t i = 0;
   while (i < n && a[i] == b[i]) ++i;
   return i;
+}
+
+// TEXT's lines: the pieces between newlines (a final newline ends the last line).
+std::vector<std::string_view> split_lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    const std::size_t end = text.find('\n');
+    lines.push_back(text.substr(0, end));
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+  }
+  return lines;
+}
+
+// The first KEEP of LINES and a line saying how many more there were.
+std::string first_lines(const std::vector<std::string_view>& lines, std::size_t keep) {
+  std::string out;
+  for (std::size_t i = 0; i < keep; ++i) out.append(lines[i]).push_back('\n');
+  const std::size_t cut = lines.size() - keep;
+  out += '[';
+  out += std::to_string(cut);
+  out += cut == 1 ? " more line" : " more lines";
+  out += " cut to fit the context]";
+  return out;
+}
+
+// Cuts the tool results at MESSAGES[FIRST...] (one per entry of CALLS, in order) when the next
+// prompt would leave fewer than RESERVE tokens of MODEL's context free: every result keeps at
+// most T lines, the largest T that fits. Leaves them whole when even T = 0 does not fit (the
+// next step then reports the full context). Nothing already in the context changes.
+void fit_results(const ModelContext& model, const Dialect& dialect,
+                 std::span<const tools::ToolSpec> specs, ToolPrompt tool_prompt,
+                 std::vector<Message>& messages, std::size_t first, std::vector<StepCall>& calls,
+                 int64_t reserve) {
+  auto fits = [&] {
+    const std::string prompt = dialect.render(
+        messages, specs, {.add_generation_prompt = true, .tool_prompt = tool_prompt});
+    const std::string_view delta =
+        std::string_view(prompt).substr(common_prefix(prompt, model.context()));
+    return model.n_tokens() + model.count_tokens(delta) + reserve <= model.n_ctx();
+  };
+  if (reserve <= 0 || fits()) return;
+
+  std::vector<std::string> whole;
+  std::vector<std::vector<std::string_view>> lines;
+  std::size_t most = 0;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    whole.push_back(messages[first + i].content);
+    most = std::max(most, split_lines(whole.back()).size());
+  }
+  for (const std::string& text : whole) lines.push_back(split_lines(text));
+  auto keep = [&](std::size_t t) {
+    for (std::size_t i = 0; i < lines.size(); ++i)
+      messages[first + i].content = lines[i].size() > t ? first_lines(lines[i], t) : whole[i];
+  };
+  keep(0);
+  if (!fits()) {
+    keep(most);
+    return;
+  }
+  std::size_t lo = 0, hi = most - 1;  // fits(lo); the whole results (T = most) do not
+  while (lo < hi) {
+    const std::size_t mid = lo + (hi - lo + 1) / 2;
+    keep(mid);
+    if (fits()) lo = mid;
+    else hi = mid - 1;
+  }
+  keep(lo);
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    if (lines[i].size() <= lo) continue;
+    calls[i].result.text = messages[first + i].content;
+    calls[i].result.truncated = true;
+  }
 }
 
 std::string call_key(const ParsedCall& call) {
@@ -252,7 +325,10 @@ RunResult run_loop(ModelContext& model, const Dialect& dialect, const tools::Reg
             Message::tool_result(record.call.name, record.call.id, record.result.text));
         step.calls.push_back(std::move(record));
       }
+      const std::size_t first = result.messages.size();
       for (auto& m : observations) result.messages.push_back(std::move(m));
+      fit_results(model, dialect, specs, options.tool_prompt, result.messages, first, step.calls,
+                  std::min(options.reply_reserve, options.max_tokens_per_step));
     }
     end_step();
     if (generated.end == GenerationEnd::context_full)

@@ -60,25 +60,30 @@ void EngineContext::rewind(std::size_t n_chars) {
   keep_tokens(keep);
 }
 
+std::vector<engine::Token> EngineContext::tokenize(std::string_view text) const {
+  const engine::Tokenizer& tokenizer = session_.model().tokenizer();
+  if (session_.tokens().empty())
+    return tokenizer.encode(text, /*add_bos=*/true, /*parse_special=*/true);
+  // Text in the middle of a conversation must not get sentencepiece's dummy-prefix space: encode
+  // it behind the BOS piece (which parse_special reads as one token) and drop that.
+  const std::string bos(tokenizer.piece(tokenizer.bos()));
+  std::vector<engine::Token> tokens = tokenizer.encode(bos + std::string(text), false, true);
+  if (!tokens.empty() && tokens.front() == tokenizer.bos()) {
+    tokens.erase(tokens.begin());
+    return tokens;
+  }
+  return tokenizer.encode(text, false, true);
+}
+
+int64_t EngineContext::count_tokens(std::string_view text) const {
+  return text.empty() ? 0 : static_cast<int64_t>(tokenize(text).size());
+}
+
 AppendOutcome EngineContext::append(std::string_view text) {
   AppendOutcome out;
   if (text.empty()) return out;
   const auto start = Clock::now();
-  const engine::Tokenizer& tokenizer = session_.model().tokenizer();
-  std::vector<engine::Token> tokens;
-  if (session_.tokens().empty()) {
-    tokens = tokenizer.encode(text, /*add_bos=*/true, /*parse_special=*/true);
-  } else {
-    // Text in the middle of a conversation must not get sentencepiece's dummy-prefix space:
-    // encode it behind the BOS piece (which parse_special reads as one token) and drop that.
-    const std::string bos(tokenizer.piece(tokenizer.bos()));
-    tokens = tokenizer.encode(bos + std::string(text), false, true);
-    if (!tokens.empty() && tokens.front() == tokenizer.bos()) {
-      tokens.erase(tokens.begin());
-    } else {
-      tokens = tokenizer.encode(text, false, true);
-    }
-  }
+  const std::vector<engine::Token> tokens = tokenize(text);
   out.n_tokens = static_cast<int64_t>(tokens.size());
   if (session_.append(tokens) != engine::AppendStatus::Ok) {
     out.ok = false;

@@ -24,6 +24,7 @@ import argparse
 import json
 import pathlib
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -218,6 +219,7 @@ class Dialogue:
         self.expect = {}
         self.called = []
         self.calls = 0
+        self.cut = False  # a tool result was cut to fit the context (Fit)
 
     def step(self, env, calls, train=True):
         """One assistant turn with CALLS [(name, arguments)]; returns the results' (ok, text)."""
@@ -237,9 +239,17 @@ class Dialogue:
             if ok:
                 self.called.append(c["name"])
             results.append((ok, text))
+        if env.fit is not None and env.fit.cut(env, self, len(results)):
+            self.cut = True
+            results = [(ok, m["content"]) for (ok, _), m in
+                       zip(results, self.messages[-len(results):])]
         return results
 
     def answer(self, text):
+        if self.cut:
+            seen = " ".join(m["content"] for m in self.messages if m["role"] != "assistant")
+            if any(n not in seen for n in re.findall(r"\d+(?:\.\d+)?", text)):
+                raise Skip()  # the answer quotes a line the cut removed
         self.messages.append({"role": "assistant", "content": text})
 
     def ok(self, results):
@@ -1710,8 +1720,8 @@ GENERATORS_VARIED = [(gen_calc_arith, 10), (gen_calc_func, 8), (gen_calc_word, 1
 
 
 class Env:
-    def __init__(self, tools, corpus, shop):
-        self.tools, self.corpus, self.shop = tools, corpus, shop
+    def __init__(self, tools, corpus, shop, fit=None):
+        self.tools, self.corpus, self.shop, self.fit = tools, corpus, shop, fit
 
 
 def draw(r, env, generators=None):
@@ -1778,16 +1788,24 @@ def specs_for(env, names):
     return [env.tools.specs[n] for n in names]
 
 
-def render(env, d):
+def render(env, d, more=()):
     msgs = [{k: v for k, v in m.items() if not k.startswith("_")} for m in d.messages]
-    return chatml(msgs, specs_for(env, d.tools), "compact")
+    return chatml(msgs + list(more), specs_for(env, d.tools), "compact")
 
 
 def chunks(env, d):
     """The rendered text cut into prompt parts and model outputs (assistant text + <|im_end|>)."""
-    text = render(env, d)
+    out, tail = split_outputs(render(env, d), d.messages)
+    if tail != "\n":
+        raise AssertionError("unexpected tail %r" % tail)
+    return out
+
+
+def split_outputs(text, messages):
+    """TEXT (MESSAGES rendered) cut before and after each assistant output: the chunks, and the
+    text after the last output."""
     out, pos = [], 0
-    for m in d.messages:
+    for m in messages:
         if m["role"] != "assistant":
             continue
         calls = m.get("tool_calls", [])
@@ -1799,9 +1817,57 @@ def chunks(env, d):
         out.append([text[pos:at], False])
         out.append([body, m.get("_train", True)])
         pos = at + len(body)
-    if text[pos:] != "\n":
-        raise AssertionError("unexpected tail %r" % text[pos:])
-    return out
+    return out, text[pos:]
+
+
+class Fit:
+    """The runtime's cut of new tool results (fit_results in agent/agent.cpp): when the next
+    prompt would leave fewer than RESERVE tokens of an N_CTX context free, every new result keeps
+    at most T lines, the largest T that fits, and a line saying how many more were cut."""
+
+    def __init__(self, tokenizer_path, n_ctx, reserve=64):
+        sys.path.insert(0, str(ROOT / "training"))
+        import tokenizer as tok  # sentencepiece: only `--fit-ctx` needs it
+        self.tok, self.sp = tok, tok.load(tokenizer_path)
+        self.n_ctx, self.reserve = n_ctx, reserve
+
+    def tokens(self, env, d):
+        """Tokens of the prompt for the next assistant turn, counted as train.py counts them."""
+        text = render(env, d, [{"role": "assistant", "content": ""}])[:-len("<|im_end|>\n")]
+        parts, tail = split_outputs(text, d.messages)
+        return 1 + sum(len(self.tok.encode(self.sp, t)) for t, _ in parts + [[tail, False]])
+
+    def fits(self, env, d):
+        return self.tokens(env, d) + self.reserve <= self.n_ctx
+
+    def cut(self, env, d, n):
+        """Cuts the last N messages (tool results) as the runtime would; True if it cut."""
+        results = d.messages[-n:]
+        if self.fits(env, d):
+            return False
+        whole = [m["content"] for m in results]
+        lines = [t.split("\n")[:-1] if t.endswith("\n") else t.split("\n") if t else []
+                 for t in whole]
+
+        def keep(t):
+            for m, w, ls in zip(results, whole, lines):
+                m["content"] = w if len(ls) <= t else "".join(x + "\n" for x in ls[:t]) + \
+                    "[%d more line%s cut to fit the context]" % (len(ls) - t, "" if len(ls) - t == 1 else "s")
+
+        keep(0)
+        if not self.fits(env, d):
+            keep(max(map(len, lines)))
+            return False
+        lo, hi = 0, max(map(len, lines)) - 1
+        while lo < hi:
+            mid = lo + (hi - lo + 1) // 2
+            keep(mid)
+            if self.fits(env, d):
+                lo = mid
+            else:
+                hi = mid - 1
+        keep(lo)
+        return True
 
 
 def make_env(args, seed, n_docs):
@@ -1810,7 +1876,8 @@ def make_env(args, seed, n_docs):
     folder = pathlib.Path(args.out if args.cmd == "tasks" else pathlib.Path(args.out).parent)
     index = corpus.write(folder / ("docs-%d" % seed), args.agentrt)
     tools = Tools(args.agentrt, ["search.index=" + str(index)])
-    return Env(tools, corpus, Shop(tools)), index
+    fit = Fit(args.tokenizer, args.fit_ctx) if getattr(args, "fit_ctx", 0) else None
+    return Env(tools, corpus, Shop(tools), fit), index
 
 
 def cmd_dialogues(args):
@@ -1898,6 +1965,12 @@ def main():
                        help="1: the wider wording of stages 12-15; 2: also context sentences, "
                             "word problems for the solver, projectile wording (0 reproduces the "
                             "earlier seeds)")
+        if name in ("dialogues", "tasks"):
+            s.add_argument("--fit-ctx", type=int, default=0,
+                           help="cut tool results that would overflow a context of this many "
+                                "tokens, as the runtime does (0: keep them whole)")
+            s.add_argument("--tokenizer", default=str(ROOT / "models" / "agentrt-tiny.gguf"),
+                           help="the vocabulary --fit-ctx counts with")
         if name == "copy":
             s.add_argument("--names", type=float, default=0.25, help="share of made-up names")
     args = p.parse_args()

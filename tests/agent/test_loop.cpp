@@ -129,6 +129,71 @@ TEST_F(LoopTest, TokenBudgetStopsTheRun) {
   EXPECT_GE(r.steps.size(), 1u);
 }
 
+// A step whose tool result is 40 lines of 22 bytes ("line 07 of the result\n").
+class FitTest : public LoopTest {
+ protected:
+  FitTest() {
+    for (int i = 0; i < 40; ++i)
+      lines_ += "line " + std::string(i < 10 ? "0" : "") + std::to_string(i) + " of the result\n";
+    options_.call_tools = [this](int, const std::vector<tools::CallRequest>& requests) {
+      return std::vector<tools::ToolResult>(requests.size(), tools::ToolResult::success(lines_));
+    };
+    // The context a run needs with the whole result: step 1's context plus step 2's delta.
+    ScriptedModel roomy({call("1"), "Done."});
+    const RunResult r = run(roomy, *chatml_, *registry_, make_task(), options_);
+    whole_ = r.steps.at(0).context_tokens + static_cast<int64_t>(r.steps.at(1).prompt_delta.size());
+  }
+  std::string lines_;
+  RunOptions options_;
+  int64_t whole_ = 0;
+};
+
+TEST_F(FitTest, NewResultsKeepTheMostLinesThatLeaveRoomForTheReply) {
+  const int64_t n_ctx = whole_ - 200;
+  ScriptedModel model({call("1"), "Done."}, n_ctx);
+  const RunResult r = run(model, *chatml_, *registry_, make_task(), options_);
+  ASSERT_EQ(r.outcome, Outcome::answered) << r.reason;
+  EXPECT_EQ(r.answer, "Done.");
+
+  const tools::ToolResult& result = r.steps.at(0).calls.at(0).result;
+  EXPECT_TRUE(result.truncated);
+  const std::size_t kept = result.text.find('[') / 22;
+  ASSERT_GT(kept, 0u);
+  EXPECT_EQ(result.text, lines_.substr(0, kept * 22) + "[" + std::to_string(40 - kept) +
+                             " more lines cut to fit the context]");
+  EXPECT_EQ(r.messages.at(3).content, result.text);  // what the model saw
+  EXPECT_NE(model.context().find("more lines cut to fit the context]"), std::string::npos);
+  // The reply reserve (64) is free, and one more line would have taken it.
+  const int64_t needed =
+      r.steps[0].context_tokens + static_cast<int64_t>(r.steps[1].prompt_delta.size()) + 64;
+  EXPECT_LE(needed, n_ctx);
+  EXPECT_GT(needed + 22, n_ctx);
+}
+
+TEST_F(FitTest, ResultsThatFitAreNotTouched) {
+  ScriptedModel model({call("1"), "Done."}, whole_ + 64);
+  const RunResult r = run(model, *chatml_, *registry_, make_task(), options_);
+  ASSERT_EQ(r.outcome, Outcome::answered) << r.reason;
+  EXPECT_FALSE(r.steps.at(0).calls.at(0).result.truncated);
+  EXPECT_EQ(r.steps[0].calls[0].result.text, lines_);
+}
+
+TEST_F(FitTest, NoReserveMeansNoCut) {
+  options_.reply_reserve = 0;
+  ScriptedModel model({call("1"), "Done."}, whole_ - 200);
+  const RunResult r = run(model, *chatml_, *registry_, make_task(), options_);
+  EXPECT_EQ(r.outcome, Outcome::context_full) << r.reason;
+  EXPECT_FALSE(r.steps.at(0).calls.at(0).result.truncated);
+}
+
+TEST_F(FitTest, WhenEvenTheNoteDoesNotFitTheResultStaysWholeAndTheContextIsFull) {
+  ScriptedModel model({call("1"), "Done."}, whole_ - static_cast<int64_t>(lines_.size()) + 40);
+  const RunResult r = run(model, *chatml_, *registry_, make_task(), options_);
+  EXPECT_EQ(r.outcome, Outcome::context_full) << r.reason;
+  EXPECT_EQ(r.steps.at(0).calls.at(0).result.text, lines_);
+  EXPECT_FALSE(r.steps[0].calls[0].result.truncated);
+}
+
 TEST_F(LoopTest, ContextFullIsAClearOutcome) {
   ScriptedModel model({call("1"), call("2"), call("3"), call("4")}, 900);
   const RunResult r = run(model, *chatml_, *registry_, make_task(10));

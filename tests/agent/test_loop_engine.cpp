@@ -111,6 +111,23 @@ TEST_F(EngineLoopTest, ContextFullEndsTheRunClearly) {
   EXPECT_EQ(session.counters().n_prefill, r.n_prefill);
 }
 
+// count_tokens() is what append() would evaluate, at the start (with BOS) and mid-conversation
+// (without the dummy-prefix space), and leaves the context alone.
+TEST_F(EngineLoopTest, CountTokensIsWhatAppendTakes) {
+  engine::Session session(model_, {.n_ctx = 2048, .n_threads = 2});
+  engine::Sampler sampler({.temperature = 0.0f, .seed = 7});
+  EngineContext context(session, sampler, "random");
+  for (const char* text : {"<|im_start|>system\nYou add numbers.", " 12 plus 30 is 42.\nline two",
+                           "\n[3 more lines cut to fit the context]"}) {
+    const int64_t counted = context.count_tokens(text);
+    EXPECT_EQ(context.n_tokens(), static_cast<int64_t>(session.tokens().size()));
+    const AppendOutcome appended = context.append(text);
+    ASSERT_TRUE(appended.ok);
+    EXPECT_EQ(counted, appended.n_tokens) << text;
+  }
+  EXPECT_EQ(context.count_tokens(""), 0);
+}
+
 TEST_F(EngineLoopTest, TokenBudgetIsHonoured) {
   engine::Session session(model_, {.n_ctx = 2048, .n_threads = 2});
   engine::Sampler sampler({.temperature = 0.8f, .seed = 3});

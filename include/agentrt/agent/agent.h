@@ -4,11 +4,15 @@
 // The loop talks to the model through ModelContext, a small text-level interface: EngineContext
 // wraps engine::Session for real runs, and tests drive the loop with a scripted stand-in.
 //
-// Context overflow policy: the loop never rebuilds or rewrites the context to make room. When the
-// next prompt delta does not fit, or generation runs into the end of the context, the run stops
-// with Outcome::context_full and a reason saying how many tokens were needed and available.
-// Dropping old tool results would change the prefix and force a full re-prefill, which the
-// KV-cache design exists to avoid; a caller who wants more room uses a larger n_ctx.
+// Context overflow policy: the loop never rebuilds or rewrites the context to make room. Dropping
+// old tool results would change the prefix and force a full re-prefill, which the KV-cache design
+// exists to avoid; a caller who wants more room uses a larger n_ctx. The one thing the loop may
+// shorten is what is not in the context yet: when a step's new tool results would leave less
+// than RunOptions::reply_reserve tokens for the reply, each is cut to its first T lines (the
+// largest T that fits) plus a line saying how many were cut, and its ToolResult is marked
+// truncated. When the next prompt delta still does not fit, or generation runs into the end of
+// the context, the run stops with Outcome::context_full and a reason saying how many tokens were
+// needed and available.
 //
 // Errors: expected outcomes (malformed calls, failed tools, budgets, a full context, cancellation)
 // are values in RunResult. run() throws only on programming errors and on exceptions escaping the
@@ -68,6 +72,11 @@ class ModelContext {
   // that point (context() says what is left). Never re-evaluates what stays.
   virtual void rewind(std::size_t n_chars) = 0;
   virtual AppendOutcome append(std::string_view text) = 0;
+  // The tokens TEXT would take if appended now. The default is an upper bound (a token per
+  // byte); a model with a tokenizer counts exactly.
+  virtual int64_t count_tokens(std::string_view text) const {
+    return static_cast<int64_t>(text.size());
+  }
   // Generates at most MAX_TOKENS, streaming text to ON_TEXT (return false to cancel). Afterwards
   // context() ends with the returned text (the stop sequence is not part of it).
   virtual GenerationOutcome generate(int max_tokens, const std::vector<std::string>& stop,
@@ -86,11 +95,13 @@ class EngineContext final : public ModelContext {
   int64_t n_ctx() const override;
   void rewind(std::size_t n_chars) override;
   AppendOutcome append(std::string_view text) override;
+  int64_t count_tokens(std::string_view text) const override;
   GenerationOutcome generate(int max_tokens, const std::vector<std::string>& stop,
                              const std::function<bool(std::string_view)>& on_text) override;
 
  private:
   void keep_tokens(std::size_t n);
+  std::vector<engine::Token> tokenize(std::string_view text) const;
   engine::Session& session_;
   engine::Sampler& sampler_;
   std::string description_;
@@ -140,6 +151,9 @@ struct RunOptions {
   ToolPrompt tool_prompt = ToolPrompt::full;
   int max_steps = 8;  // the task's max_steps overrides this in run(task)
   int max_tokens_per_step = 256;
+  // New tool results are cut (whole lines, from the end) when they would leave fewer than this
+  // many tokens (at most max_tokens_per_step) free for the model's next turn; 0: never cut.
+  int reply_reserve = 64;
   int64_t token_budget = 0;               // prefilled + generated over the run; 0: none
   std::chrono::milliseconds deadline{0};  // wall-clock for the run; 0: none
   int loop_repeats = 3;                   // the same call this many times in a row ends the run
