@@ -75,14 +75,14 @@ void fit_results(const ModelContext& model, const Dialect& dialect,
   };
   if (reserve <= 0 || fits()) return;
 
-  std::vector<std::string> whole;
+  std::vector<std::string> whole;  // complete before LINES points into it
+  for (std::size_t i = 0; i < calls.size(); ++i) whole.push_back(messages[first + i].content);
   std::vector<std::vector<std::string_view>> lines;
   std::size_t most = 0;
-  for (std::size_t i = 0; i < calls.size(); ++i) {
-    whole.push_back(messages[first + i].content);
-    most = std::max(most, split_lines(whole.back()).size());
+  for (const std::string& text : whole) {
+    lines.push_back(split_lines(text));
+    most = std::max(most, lines.back().size());
   }
-  for (const std::string& text : whole) lines.push_back(split_lines(text));
   auto keep = [&](std::size_t t) {
     for (std::size_t i = 0; i < lines.size(); ++i)
       messages[first + i].content = lines[i].size() > t ? first_lines(lines[i], t) : whole[i];
@@ -96,8 +96,11 @@ void fit_results(const ModelContext& model, const Dialect& dialect,
   while (lo < hi) {
     const std::size_t mid = lo + (hi - lo + 1) / 2;
     keep(mid);
-    if (fits()) lo = mid;
-    else hi = mid - 1;
+    if (fits()) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
   }
   keep(lo);
   for (std::size_t i = 0; i < calls.size(); ++i) {
